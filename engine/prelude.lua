@@ -1,0 +1,1135 @@
+-- prelude.lua: the declarative vocabulary rule files are written in (API level 1).
+--
+-- The host loads this chunk once per Lua state with one argument,
+--   host = { array_mt = <metatable of sequences>, null = <sentinel>, api_level = 1 }
+-- and receives the table P returned at the end of this file:
+--   P.install(env)    puts the vocabulary below into the sandbox table rule files run in
+--   P.finish()        checks the rule set once every rule file has run, then freezes it
+--   P.evaluate(case)  computes one result (without `id` and `ruleset`, which the host adds)
+--   P.key_order       the order the writer gives to the keys of every map
+--   P.warnings        facts found by P.finish that are not errors (e.g. a band no input reaches)
+--
+-- Everything every score needs lives here, once: scoring tables made of rows, totals over
+-- unknown inputs as ranges (an unknown item takes every row of its table, so its points run
+-- from the smallest to the largest of the table), bands looked up over [min, max] with
+-- `indeterminate` when the range straddles two bands, three-valued conditions (true, false,
+-- unknown) for contraindications and findings, and explanations (per item: the row that
+-- matched, its labels and points; unknown items with their range). Rule files hold the data.
+--
+-- Reading guide for clinical editors: docs/rules.md shows each construct with an example.
+
+local host = ...
+local NULL = host.null            -- written as `null` by the host's writer
+local ARRAY_MT = host.array_mt    -- marks a table as a sequence (written as [...] even when empty)
+
+local P = { api_level = 1 }
+
+local INF = math.huge
+
+---------------------------------------------------------------------------------------------
+-- Small helpers
+---------------------------------------------------------------------------------------------
+
+-- array(t): mark t as a sequence for the writer and return it.
+local function array(t)
+  return setmetatable(t or {}, ARRAY_MT)
+end
+
+-- The chunk name of this file as Lua prints it in positions ("engine/prelude.lua:"), so that
+-- positions inside the prelude can be skipped when looking for the rule file that called us.
+local PRELUDE_POSITION = (select(2, pcall(error, "", 2)) or ""):match("^(.-):%d+: $") or "?"
+
+-- where(): "rules/<set>/<version>/<file>.lua:<line>:" of the nearest caller outside the
+-- prelude, found through error()'s own position (the debug library is not available).
+local function where()
+  for level = 3, 16 do
+    local ok, msg = pcall(error, "", level)
+    if type(msg) == "string" and msg ~= "" then
+      local chunk = msg:match("^(.-):%d+: $")
+      if chunk and chunk ~= PRELUDE_POSITION then
+        return (msg:gsub(" $", ""))
+      end
+    end
+  end
+  return "?:"
+end
+
+-- fail(pos, fmt, ...): raise a rule-set error that starts with a file:line position.
+local function fail(pos, fmt, ...)
+  error(string.format("%s %s", pos or where(), string.format(fmt, ...)), 0)
+end
+
+-- get(t, "a.b.c"): the value at that path, or nil when any step is missing or null.
+local function get(t, path)
+  local v = t
+  for key in path:gmatch("[^%.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[key]
+    if v == NULL then return nil end
+  end
+  if v == NULL then return nil end
+  return v
+end
+
+local function copy_array(list)
+  local out = array()
+  for i, v in ipairs(list) do out[i] = v end
+  return out
+end
+
+local function labels_of(def, pos, what)
+  if type(def.fr) ~= "string" or def.fr == "" then fail(pos, "%s needs a French label `fr`", what) end
+  if type(def.en) ~= "string" or def.en == "" then fail(pos, "%s needs an English label `en`", what) end
+end
+
+---------------------------------------------------------------------------------------------
+-- Three-valued logic: every condition answers true, false or `unknown`.
+---------------------------------------------------------------------------------------------
+
+local UNKNOWN = setmetatable({}, {
+  __tostring = function() return "unknown" end,
+  __newindex = function() error("`unknown` cannot be changed", 2) end,
+  __metatable = "unknown",
+})
+
+local function status_word(v, words)
+  words = words or {}
+  if v == true then return words.yes or "present" end
+  if v == false then return words.no or "absent" end
+  return words.unknown or "unknown"
+end
+
+-- Kleene "or": true if any is true; false if all are false; unknown otherwise.
+local function tri_or(values)
+  local seen_unknown = false
+  for _, v in ipairs(values) do
+    if v == true then return true end
+    if v ~= false then seen_unknown = true end
+  end
+  if seen_unknown then return UNKNOWN end
+  return false
+end
+
+-- Kleene "and": false if any is false; true if all are true; unknown otherwise.
+local function tri_and(values)
+  local seen_unknown = false
+  for _, v in ipairs(values) do
+    if v == false then return false end
+    if v ~= true then seen_unknown = true end
+  end
+  if seen_unknown then return UNKNOWN end
+  return true
+end
+
+local function tri_not(v)
+  if v == true then return false end
+  if v == false then return true end
+  return UNKNOWN
+end
+
+---------------------------------------------------------------------------------------------
+-- Accessors: how a rule reads its inputs.
+--
+-- An accessor is either a path string read from the current subject ("patient.karnofsky",
+-- or "pain" inside a per-lesion score) or a function(subject, case, results) returning a
+-- value, nil when unknown, or a bounded value from value_between()/value_at_least().
+---------------------------------------------------------------------------------------------
+
+local BOUNDED = {}   -- metatable tagging a value only known to lie between two limits
+
+-- value_between(lo, hi): an input known only to lie in [lo, hi] (integers, hi may be math.huge).
+local function value_between(lo, hi)
+  return setmetatable({ lo = lo, hi = hi }, BOUNDED)
+end
+
+local function value_at_least(n)
+  return value_between(n, INF)
+end
+
+local function is_bounded(v)
+  return getmetatable(v) == BOUNDED
+end
+
+local DEPENDS = {}   -- accessor function -> name of the result it reads (checked by finish)
+
+-- read(accessor, subject, case, results): the value (or nil, or a bounded value) and its note.
+local function read(accessor, subject, case, results)
+  if type(accessor) == "string" then
+    return get(subject, accessor)
+  end
+  local value, note = accessor(subject, case, results)
+  if value == NULL then value = nil end
+  return value, note
+end
+
+-- result "frankel.deficit": reads a field of the result computed by an earlier rule file.
+-- The words `unknown` and `indeterminate` and null all read as unknown (nil).
+local function result(path)
+  local first = path:match("^[^%.]+")
+  local fn = function(_, _, results)
+    local v = get(results, path)
+    if v == "unknown" or v == "indeterminate" then return nil end
+    return v
+  end
+  DEPENDS[fn] = { name = first, pos = where() }
+  return fn
+end
+
+-- the value of an accessor, for use inside a rule file's own functions.
+local function value_of(accessor, subject, case, results)
+  return (read(accessor, subject, case or subject, results))
+end
+
+---------------------------------------------------------------------------------------------
+-- Conditions: small builders returning function(subject, case, results) -> true/false/unknown.
+---------------------------------------------------------------------------------------------
+
+local function condition(accessor, test)
+  local fn = function(subject, case, results)
+    local v = read(accessor, subject, case, results)
+    if v == nil or is_bounded(v) then return UNKNOWN end
+    return test(v)
+  end
+  if type(accessor) == "function" and DEPENDS[accessor] then DEPENDS[fn] = DEPENDS[accessor] end
+  return fn
+end
+
+local function is(accessor, wanted)
+  return condition(accessor, function(v) return v == wanted end)
+end
+
+local function is_one_of(accessor, list)
+  return condition(accessor, function(v)
+    for _, w in ipairs(list) do if v == w then return true end end
+    return false
+  end)
+end
+
+local function is_true(accessor) return is(accessor, true) end
+local function is_below(accessor, n) return condition(accessor, function(v) return v < n end) end
+local function is_at_most(accessor, n) return condition(accessor, function(v) return v <= n end) end
+local function is_at_least(accessor, n) return condition(accessor, function(v) return v >= n end) end
+
+-- includes_any("tumor.metastatic_sites", {"liver", "lung"}): does the list hold any of them?
+local function includes_any(accessor, wanted)
+  return condition(accessor, function(list)
+    for _, v in ipairs(list) do
+      for _, w in ipairs(wanted) do if v == w then return true end end
+    end
+    return false
+  end)
+end
+
+local function call_condition(cond, subject, case, results)
+  if cond == nil then return true end
+  local v = cond(subject, case, results)
+  if v == nil or v == NULL then return UNKNOWN end
+  return v
+end
+
+local function any_of(...)
+  local conds = { ... }
+  return function(subject, case, results)
+    local values = {}
+    for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
+    return tri_or(values)
+  end
+end
+
+local function all_of(...)
+  local conds = { ... }
+  return function(subject, case, results)
+    local values = {}
+    for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
+    return tri_and(values)
+  end
+end
+
+local function negate(cond)
+  return function(subject, case, results)
+    return tri_not(call_condition(cond, subject, case, results))
+  end
+end
+
+-- for_any(list, cond): true when cond is true for some element of the list, false when it is
+-- false for every element, unknown otherwise; an absent or empty list is unknown (nothing
+-- was assessed, which is not the same as "assessed and found absent").
+local function for_any(list_accessor, cond)
+  return function(subject, case, results)
+    local list = read(list_accessor, subject, case, results)
+    if type(list) ~= "table" or #list == 0 then return UNKNOWN end
+    local values = {}
+    for i, element in ipairs(list) do values[i] = call_condition(cond, element, case, results) end
+    return tri_or(values)
+  end
+end
+
+-- score_at_least(n): for one score result (e.g. one SINS): true when its min >= n, false when
+-- its max < n, unknown when the range straddles n.
+local function score_at_least(n)
+  return function(score)
+    if type(score) ~= "table" or type(score.min) ~= "number" then return UNKNOWN end
+    if score.min >= n then return true end
+    if score.max < n then return false end
+    return UNKNOWN
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- Row conditions ("when" of a table row): which input values a row stands for.
+---------------------------------------------------------------------------------------------
+
+local MATCHER = {}   -- metatable of row conditions
+
+-- The vertebral levels in anatomical order; the chapter's "C0" is the occiput, not a level.
+local LEVELS = {}
+do
+  local counts = { { "C", 7 }, { "T", 12 }, { "L", 5 }, { "S", 5 } }
+  for _, seg in ipairs(counts) do
+    for i = 1, seg[2] do LEVELS[#LEVELS + 1] = seg[1] .. i end
+  end
+end
+local LEVEL_INDEX = {}
+for i, name in ipairs(LEVELS) do LEVEL_INDEX[name] = i end
+
+-- segment_of("T12") == "T": C cervical, T thoracic, L lumbar, S sacral.
+local function segment_of(level)
+  if type(level) ~= "string" or not LEVEL_INDEX[level] then return nil end
+  return level:sub(1, 1)
+end
+
+local function numeric_matcher(lo, hi, label)
+  return setmetatable({
+    lo = lo, hi = hi, label = label,
+    test = function(v) return type(v) == "number" and v >= lo and v <= hi end,
+  }, MATCHER)
+end
+
+local function at_least(n) return numeric_matcher(n, INF, ">= " .. n) end
+local function at_most(n) return numeric_matcher(-INF, n, "<= " .. n) end
+local function above(n) return numeric_matcher(n + 1, INF, "> " .. n) end
+local function below(n) return numeric_matcher(-INF, n - 1, "< " .. n) end
+local function between(a, b) return numeric_matcher(a, b, a .. "-" .. b) end
+
+-- levels "C1-C2, C7-T2": the set of vertebral levels in those inclusive ranges.
+local function levels(spec)
+  local set, list = {}, {}
+  for part in tostring(spec):gmatch("[^,%s]+") do
+    local a, b = part:match("^(%w+)%-(%w+)$")
+    a = a or part
+    b = b or part
+    local ia, ib = LEVEL_INDEX[a], LEVEL_INDEX[b]
+    if not ia or not ib or ia > ib then
+      error(string.format("levels: '%s' is not a level or an ascending range of levels (C1..S5)", part), 2)
+    end
+    for i = ia, ib do
+      if set[LEVELS[i]] then error("levels: " .. LEVELS[i] .. " appears twice", 2) end
+      set[LEVELS[i]] = true
+      list[#list + 1] = LEVELS[i]
+    end
+  end
+  return setmetatable({
+    set = set, list = list, label = spec,
+    test = function(v) return set[v] == true end,
+  }, MATCHER)
+end
+
+-- in_levels("level", "S1-S5"): is the level read by the accessor one of these levels?
+local function in_levels(accessor, spec)
+  local ok, m = pcall(levels, spec)
+  if not ok then error(m, 2) end
+  return condition(accessor, m.test)
+end
+
+local function one_of(list)
+  local set = {}
+  for _, v in ipairs(list) do set[v] = true end
+  return setmetatable({ set = set, list = list, test = function(v) return set[v] == true end }, MATCHER)
+end
+
+-- as_matcher(when): turn the first element of a row into a condition object.
+local function as_matcher(when, pos)
+  if getmetatable(when) == MATCHER then return when end
+  local t = type(when)
+  if t == "string" or t == "boolean" then
+    return setmetatable({ literal = when, test = function(v) return v == when end }, MATCHER)
+  elseif t == "number" then
+    return numeric_matcher(when, when, tostring(when))
+  elseif t == "function" then
+    return setmetatable({ custom = true, test = when }, MATCHER)
+  end
+  fail(pos, "a row must start with the value or condition it stands for (got %s)", t)
+end
+
+-- can_match(matcher, value): may this row apply to a bounded input value?
+local function can_match(m, v)
+  if m.lo ~= nil then return m.lo <= v.hi and v.lo <= m.hi end
+  if m.custom then return true end
+  if type(m.literal) == "number" then return m.literal >= v.lo and m.literal <= v.hi end
+  return false
+end
+
+---------------------------------------------------------------------------------------------
+-- Registry of what rule files define. Outputs are computed in the order they are defined
+-- (the manifest's file order), so a rule may read the results of earlier files.
+---------------------------------------------------------------------------------------------
+
+local outputs = {}          -- ordered list of { name, pos, compute = function(case, results) }
+local output_by_name = {}
+local finished = false
+
+local function register(name, pos, def)
+  if finished then fail(pos, "the rule set is already complete: nothing can be added") end
+  if output_by_name[name] then
+    fail(pos, "'%s' is already defined at %s", name, output_by_name[name].pos)
+  end
+  def.name, def.pos = name, pos
+  outputs[#outputs + 1] = def
+  output_by_name[name] = def
+  return def
+end
+
+-- named(kind, fn): the curried form `kind "name" { ... }` used by every construct.
+local function named(kind, build)
+  return function(name)
+    if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+      error(string.format("%s: expected a name made of letters, digits and _ (got %s)", kind, tostring(name)), 2)
+    end
+    local pos = where()
+    return function(def)
+      if type(def) ~= "table" then error(kind .. " '" .. name .. "' needs a { ... } definition", 2) end
+      return build(name, def, pos)
+    end
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- row, item, bands, band, score: scoring tables (Tableaux 10 and 11).
+---------------------------------------------------------------------------------------------
+
+local ROW, ITEM, BANDS, BAND = {}, {}, {}, {}
+
+-- row { <value or condition>, points = 3, fr = "...", en = "...", source = "..." }
+-- In a classification, `points` is replaced by the class it gives (e.g. deficit = "complete").
+local function row(def)
+  local pos = where()
+  if type(def) ~= "table" then fail(pos, "row needs a { ... } definition") end
+  labels_of(def, pos, "row")
+  local r = { pos = pos, when = as_matcher(def[1], pos), fr = def.fr, en = def.en,
+              source = def.source, points = def.points, attrs = {} }
+  for k, v in pairs(def) do
+    if type(k) == "string" and k ~= "fr" and k ~= "en" and k ~= "source" and k ~= "points" then
+      r.attrs[k] = v
+    end
+  end
+  return setmetatable(r, ROW)
+end
+
+-- item "pain" { fr = ..., en = ..., input = "pain", row {...}, row {...} }
+local item = named("item", function(name, def, pos)
+  labels_of(def, pos, "item '" .. name .. "'")
+  local it = { name = name, pos = pos, fr = def.fr, en = def.en, source = def.source,
+               input = def.input or name, rows = {} }
+  if type(it.input) ~= "string" and type(it.input) ~= "function" then
+    fail(pos, "item '%s': input must be a path or a function", name)
+  end
+  for _, r in ipairs(def) do
+    if getmetatable(r) ~= ROW then fail(pos, "item '%s' may only contain rows", name) end
+    it.rows[#it.rows + 1] = r
+  end
+  if #it.rows == 0 then fail(pos, "item '%s' has no rows", name) end
+  local lo, hi = INF, -INF
+  for _, r in ipairs(it.rows) do
+    if math.type(r.points) ~= "integer" then
+      fail(r.pos, "row of item '%s' needs whole `points` (got %s)", name, tostring(r.points))
+    end
+    if r.points < lo then lo = r.points end
+    if r.points > hi then hi = r.points end
+    r.source = r.source or it.source
+  end
+  it.min, it.max = lo, hi
+  return setmetatable(it, ITEM)
+end)
+
+-- band { "stable", from = 0, to = 6, fr = ..., en = ... }; limits: from/to are inclusive,
+-- above = n means "> n", below = n means "< n"; a missing side is open.
+local function band(def)
+  local pos = where()
+  if type(def) ~= "table" or type(def[1]) ~= "string" then fail(pos, "band needs { \"id\", ... }") end
+  labels_of(def, pos, "band '" .. def[1] .. "'")
+  local lo, hi = -INF, INF
+  if def.from ~= nil then lo = def.from end
+  if def.above ~= nil then lo = def.above + 1 end
+  if def.to ~= nil then hi = def.to end
+  if def.below ~= nil then hi = def.below - 1 end
+  if (def.from ~= nil and def.above ~= nil) or (def.to ~= nil and def.below ~= nil) then
+    fail(pos, "band '%s': give either from or above, and either to or below", def[1])
+  end
+  if lo > hi then fail(pos, "band '%s' is empty (%s > %s)", def[1], tostring(lo), tostring(hi)) end
+  return setmetatable({ id = def[1], lo = lo, hi = hi, fr = def.fr, en = def.en,
+                        source = def.source, pos = pos }, BAND)
+end
+
+-- bands "category" { band {...}, band {...} }: one classification of a score's total.
+local bands = named("bands", function(name, def, pos)
+  local b = { name = name, pos = pos, source = def.source, list = {} }
+  for _, x in ipairs(def) do
+    if getmetatable(x) ~= BAND then fail(pos, "bands '%s' may only contain band { ... }", name) end
+    b.list[#b.list + 1] = x
+  end
+  if #b.list == 0 then fail(pos, "bands '%s' is empty", name) end
+  return setmetatable(b, BANDS)
+end)
+
+local INDETERMINATE = { id = "indeterminate", fr = "indéterminé", en = "indeterminate" }
+
+local function band_range_array(lo, hi)
+  local r = array()
+  r[1] = lo == -INF and NULL or lo
+  r[2] = hi == INF and NULL or hi
+  return r
+end
+
+-- lookup(bands, min, max): the band holding the whole range, or `indeterminate`.
+local function lookup(b, lo, hi)
+  local first, last
+  for _, x in ipairs(b.list) do
+    if lo >= x.lo and lo <= x.hi then first = x end
+    if hi >= x.lo and hi <= x.hi then last = x end
+  end
+  if first and first == last then return first end
+  local candidates = array()
+  for _, x in ipairs(b.list) do
+    if x.lo <= hi and lo <= x.hi then candidates[#candidates + 1] = x.id end
+  end
+  return INDETERMINATE, candidates
+end
+
+-- score_item(item, subject, case, results): points and explanation of one item.
+local function score_item(it, subject, case, results)
+  local value, note = read(it.input, subject, case, results)
+  local entry = { fr = it.fr, en = it.en, source = it.source }
+  local possible = {}
+  if value ~= nil and not is_bounded(value) then
+    for _, r in ipairs(it.rows) do
+      if r.when.test(value) then possible[1] = r; break end
+    end
+    entry.value = value
+    if #possible == 0 then entry.unmatched = true end   -- a value no row names: treated as unknown
+  elseif is_bounded(value) then
+    for _, r in ipairs(it.rows) do
+      if can_match(r.when, value) then possible[#possible + 1] = r end
+    end
+    entry.value = NULL
+    entry.value_range = band_range_array(value.lo, value.hi)
+  else
+    entry.value = NULL
+  end
+  if #possible == 0 then
+    for i, r in ipairs(it.rows) do possible[i] = r end
+  end
+  if note then entry.note = note end
+  local lo, hi = INF, -INF
+  for _, r in ipairs(possible) do
+    if r.points < lo then lo = r.points end
+    if r.points > hi then hi = r.points end
+  end
+  -- The row is settled when the value (or its bounds) leaves a single row possible. An input
+  -- not given at all stays unknown even if the table has a single row (SPEC: never a default).
+  if #possible == 1 and not entry.unmatched and (entry.value ~= NULL or entry.value_range ~= nil) then
+    local r = possible[1]
+    entry.points = r.points
+    entry.row = { fr = r.fr, en = r.en }
+    entry.source = r.source
+    return lo, hi, entry
+  end
+  entry.points = NULL
+  entry.row = NULL
+  entry.unknown = true
+  entry.range = array({ lo, hi })
+  return lo, hi, entry
+end
+
+-- score "sins" { fr, en, source, each = "spine.lesions", key = "level", item..., bands... }
+local score = named("score", function(name, def, pos)
+  labels_of(def, pos, "score '" .. name .. "'")
+  local s = { fr = def.fr, en = def.en, source = def.source, each = def.each, key = def.key,
+              items = {}, bands = {} }
+  for _, x in ipairs(def) do
+    local mt = getmetatable(x)
+    if mt == ITEM then
+      x.source = x.source or s.source
+      for _, r in ipairs(x.rows) do r.source = r.source or x.source end
+      s.items[#s.items + 1] = x
+    elseif mt == BANDS then
+      x.source = x.source or s.source
+      for _, bx in ipairs(x.list) do bx.source = bx.source or x.source end
+      s.bands[#s.bands + 1] = x
+    else
+      fail(pos, "score '%s' may only contain item \"...\" { } and bands \"...\" { }", name)
+    end
+  end
+  if #s.items == 0 then fail(pos, "score '%s' has no items", name) end
+  s.min, s.max = 0, 0
+  for _, it in ipairs(s.items) do s.min = s.min + it.min; s.max = s.max + it.max end
+
+  local function evaluate_one(subject, case, results)
+    local out = { fr = s.fr, en = s.en, source = s.source }
+    if s.key then out[s.key] = get(subject, s.key) or NULL end
+    local points, items = {}, {}
+    local lo, hi = 0, 0
+    for _, it in ipairs(s.items) do
+      local ilo, ihi, entry = score_item(it, subject, case, results)
+      lo, hi = lo + ilo, hi + ihi
+      points[it.name] = entry.points
+      items[it.name] = entry
+    end
+    out.min, out.max = lo, hi
+    out.total = (lo == hi) and lo or NULL
+    out.points, out.items = points, items
+    out.bands = {}
+    for _, b in ipairs(s.bands) do
+      local found, candidates = lookup(b, lo, hi)
+      out[b.name] = found.id
+      local detail = { fr = found.fr, en = found.en, source = found.source or b.source }
+      if found == INDETERMINATE then
+        detail.candidates = candidates
+      else
+        detail.range = band_range_array(found.lo, found.hi)
+      end
+      out.bands[b.name] = detail
+    end
+    return out
+  end
+
+  s.compute = function(case, results)
+    if not s.each then return evaluate_one(case, case, results) end
+    local list = get(case, s.each)
+    local out = array()
+    if type(list) == "table" then
+      for i, element in ipairs(list) do out[i] = evaluate_one(element, case, results) end
+    end
+    return out
+  end
+  s.kind = "score"
+  return register(name, pos, s)
+end)
+
+-- band_start("sins", "category", "potentially_unstable"): the lowest total of that band, as
+-- defined by the score's rule file (so a limit lives in one file only).
+local function band_start(score_name, bands_name, band_id)
+  local s = output_by_name[score_name]
+  if not s or s.kind ~= "score" then
+    error("band_start: no score '" .. tostring(score_name) .. "' is defined before this file", 2)
+  end
+  for _, b in ipairs(s.bands) do
+    if b.name == bands_name then
+      for _, x in ipairs(b.list) do
+        if x.id == band_id then return x.lo end
+      end
+    end
+  end
+  error("band_start: score '" .. score_name .. "' has no band '" .. bands_name .. "." .. tostring(band_id) .. "'", 2)
+end
+
+---------------------------------------------------------------------------------------------
+-- classification: a value looked up in a table that gives a class (Tableau 9, Frankel).
+---------------------------------------------------------------------------------------------
+
+-- classification "frankel" { input = "neurology.frankel", value_key = "grade",
+--                            gives = "deficit", unknown = "unknown", row {...}, ... }
+local classification = named("classification", function(name, def, pos)
+  labels_of(def, pos, "classification '" .. name .. "'")
+  local c = { fr = def.fr, en = def.en, source = def.source, input = def.input,
+              value_key = def.value_key or "value", gives = def.gives,
+              unknown = def.unknown or "unknown", rows = {}, kind = "classification" }
+  if type(c.gives) ~= "string" then fail(pos, "classification '%s' needs `gives`", name) end
+  for _, r in ipairs(def) do
+    if getmetatable(r) ~= ROW then fail(pos, "classification '%s' may only contain rows", name) end
+    if r.attrs[c.gives] == nil then fail(r.pos, "row needs `%s = ...`", c.gives) end
+    r.source = r.source or c.source
+    c.rows[#c.rows + 1] = r
+  end
+  if #c.rows == 0 then fail(pos, "classification '%s' has no rows", name) end
+  c.compute = function(case, results)
+    local value = read(c.input, case, case, results)
+    local out = { source = c.source }
+    if value ~= nil and not is_bounded(value) then
+      for _, r in ipairs(c.rows) do
+        if r.when.test(value) then
+          out[c.value_key], out[c.gives] = value, r.attrs[c.gives]
+          out.fr, out.en, out.source = r.fr, r.en, r.source
+          return out
+        end
+      end
+    end
+    out[c.value_key], out[c.gives] = NULL, c.unknown
+    out.fr, out.en = "non renseigné", "not given"
+    return out
+  end
+  return register(name, pos, c)
+end)
+
+---------------------------------------------------------------------------------------------
+-- contraindication: a condition with a kind (absolute | relative), always reported.
+---------------------------------------------------------------------------------------------
+
+local contraindication_list   -- the shared output "contraindications", created on first use
+
+-- contraindication "short_survival" { when = <condition>, kind = "absolute",
+--                                     relative_when = <condition>, fr, en, source }
+local contraindication = named("contraindication", function(name, def, pos)
+  labels_of(def, pos, "contraindication '" .. name .. "'")
+  if type(def.when) ~= "function" then fail(pos, "contraindication '%s' needs `when = <condition>`", name) end
+  if def.kind ~= "absolute" and def.kind ~= "relative" then
+    fail(pos, "contraindication '%s': kind must be \"absolute\" or \"relative\"", name)
+  end
+  if def.relative_when ~= nil and type(def.relative_when) ~= "function" then
+    fail(pos, "contraindication '%s': relative_when must be a condition", name)
+  end
+  if not contraindication_list then
+    contraindication_list = { entries = {}, kind = "contraindications" }
+    contraindication_list.compute = function(case, results)
+      local out = array()
+      for i, c in ipairs(contraindication_list.entries) do
+        local kind = c.kind
+        if c.relative_when and call_condition(c.relative_when, case, case, results) == true then
+          kind = "relative"
+        end
+        out[i] = { id = c.id, status = status_word(call_condition(c.when, case, case, results)),
+                   kind = kind, fr = c.fr, en = c.en, source = c.source }
+      end
+      return out
+    end
+    register("contraindications", pos, contraindication_list)
+  end
+  for _, c in ipairs(contraindication_list.entries) do
+    if c.id == name then fail(pos, "contraindication '%s' is already defined at %s", name, c.pos) end
+  end
+  local c = { id = name, pos = pos, when = def.when, kind = def.kind, relative_when = def.relative_when,
+              fr = def.fr, en = def.en, source = def.source }
+  contraindication_list.entries[#contraindication_list.entries + 1] = c
+  return c
+end)
+
+-- any_contraindication("absolute"): true if one of that kind is present, unknown if none is
+-- present but one of that kind is unknown, false otherwise.
+local function any_contraindication(kind)
+  local fn = function(_, _, results)
+    local values = {}
+    for _, c in ipairs(results.contraindications or {}) do
+      if c.kind == kind then
+        values[#values + 1] = (c.status == "present") or (c.status == "unknown" and UNKNOWN) or false
+      end
+    end
+    return tri_or(values)
+  end
+  DEPENDS[fn] = { name = "contraindications", pos = where() }
+  return fn
+end
+
+---------------------------------------------------------------------------------------------
+-- decision: ordered steps, the first whose condition is true gives the outcome.
+---------------------------------------------------------------------------------------------
+
+local STEP = {}
+
+-- step { when = <condition>, gives = "contraindicated" or <accessor>, fr, en, source }
+local function step(def)
+  local pos = where()
+  labels_of(def, pos, "step")
+  if def.gives == nil then fail(pos, "step needs `gives`") end
+  return setmetatable({ pos = pos, id = def.id or def[1], when = def.when, gives = def.gives,
+                        fr = def.fr, en = def.en, source = def.source }, STEP)
+end
+
+-- band_of("tokuhashi", "surgery"): accessor for a band of a score computed earlier.
+local function band_of(score_name, band_name)
+  local fn = function(_, _, results)
+    local s = results[score_name]
+    return s and s[band_name] or nil
+  end
+  DEPENDS[fn] = { name = score_name, pos = where() }
+  return fn
+end
+
+-- band_is("tokuhashi", "surgery", "recommended"): true/false; unknown when the band is
+-- indeterminate (unless "indeterminate" itself is what is asked).
+local function band_is(score_name, band_name, wanted)
+  local acc = band_of(score_name, band_name)
+  local fn = function(subject, case, results)
+    local v = acc(subject, case, results)
+    if v == nil then return UNKNOWN end
+    if v == wanted then return true end
+    if v == "indeterminate" then return UNKNOWN end
+    return false
+  end
+  DEPENDS[fn] = DEPENDS[acc]
+  return fn
+end
+
+-- decision "recommendation" { source, step {...}, step {...} }
+-- Result: the outcome string, plus `<name>_reason` (the step that decided) and
+-- `<name>_caveats` (earlier steps whose condition was unknown: they could still apply).
+local decision = named("decision", function(name, def, pos)
+  local d = { steps = {}, source = def.source, kind = "decision" }
+  for i, s in ipairs(def) do
+    if getmetatable(s) ~= STEP then fail(pos, "decision '%s' may only contain steps", name) end
+    s.number = i
+    s.id = s.id or ("step_" .. i)
+    s.source = s.source or d.source
+    d.steps[#d.steps + 1] = s
+  end
+  if #d.steps == 0 then fail(pos, "decision '%s' has no steps", name) end
+  if d.steps[#d.steps].when ~= nil then
+    fail(d.steps[#d.steps].pos, "the last step of decision '%s' must have no `when` (it always applies)", name)
+  end
+  d.compute = function(case, results)
+    local caveats = array()
+    for _, s in ipairs(d.steps) do
+      local v = call_condition(s.when, case, case, results)
+      if v == true then
+        local outcome = s.gives
+        if type(outcome) == "function" then outcome = read(outcome, case, case, results) end
+        if outcome == nil then outcome = "indeterminate" end
+        results[name .. "_reason"] = { step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }
+        results[name .. "_caveats"] = caveats
+        return outcome
+      elseif v ~= false then
+        caveats[#caveats + 1] = { step = s.number, id = s.id, status = "unknown",
+                                  fr = s.fr, en = s.en, source = s.source }
+      end
+    end
+    error("decision '" .. name .. "': no step applied")   -- cannot happen: the last step always applies
+  end
+  return register(name, pos, d)
+end)
+
+---------------------------------------------------------------------------------------------
+-- findings: a list of checks, each present / absent / unknown (local indications, technique
+-- notes, missing work-up). A check may be evaluated per element of a list (per lesion).
+---------------------------------------------------------------------------------------------
+
+local CHECK = {}
+
+-- check "epidural_compression" { when = <condition>, each = "spine.lesions", key = "level",
+--                                fr, en, source }
+local check = named("check", function(name, def, pos)
+  labels_of(def, pos, "check '" .. name .. "'")
+  if def.when ~= nil and type(def.when) ~= "function" then fail(pos, "check '%s': when must be a condition", name) end
+  return setmetatable({ id = name, pos = pos, when = def.when, each = def.each, key = def.key,
+                        fr = def.fr, en = def.en, source = def.source }, CHECK)
+end)
+
+local function evaluate_check(c, case, results, words)
+  local entry = { id = c.id, fr = c.fr, en = c.en, source = c.source }
+  if not c.each then
+    entry.status = status_word(call_condition(c.when, case, case, results), words)
+    return entry
+  end
+  -- Per element: the check holds if it holds for one element; the elements where it holds
+  -- (or may hold) are named by their key (e.g. the lesion's level).
+  local list = read(c.each, case, case, results)
+  local values, where_yes, where_maybe = {}, array(), array()
+  if type(list) == "table" then
+    for i, element in ipairs(list) do
+      local v = call_condition(c.when, element, case, results)
+      values[i] = v
+      local key = c.key and get(element, c.key) or i
+      if v == true then where_yes[#where_yes + 1] = key
+      elseif v ~= false then where_maybe[#where_maybe + 1] = key end
+    end
+  end
+  local v = (#values == 0) and UNKNOWN or tri_or(values)
+  entry.status = status_word(v, words)
+  local plural = (c.key or "element") .. "s"
+  entry[plural] = where_yes
+  if #where_maybe > 0 then entry["possible_" .. plural] = where_maybe end
+  return entry
+end
+
+-- findings "local_indications" { source, statuses = {yes=, no=, unknown=}, list = "all" |
+--                               "not_absent", check "..." {...}, ... }
+local findings = named("findings", function(name, def, pos)
+  local f = { checks = {}, source = def.source, words = def.statuses or {},
+              list = def.list or "all", kind = "findings" }
+  if f.list ~= "all" and f.list ~= "not_absent" then
+    fail(pos, "findings '%s': list must be \"all\" or \"not_absent\"", name)
+  end
+  for _, c in ipairs(def) do
+    if getmetatable(c) ~= CHECK then fail(pos, "findings '%s' may only contain check \"...\" { }", name) end
+    c.source = c.source or f.source
+    f.checks[#f.checks + 1] = c
+  end
+  f.compute = function(case, results)
+    local out = array()
+    for _, c in ipairs(f.checks) do
+      local entry = evaluate_check(c, case, results, f.words)
+      if f.list == "all" or entry.status ~= (f.words.no or "absent") then out[#out + 1] = entry end
+    end
+    return out
+  end
+  return register(name, pos, f)
+end)
+
+-- status_of("local_indications", "neurological_deficit"): a finding computed earlier, as a
+-- condition (present -> true, absent -> false, anything else -> unknown).
+local function status_of(list_name, id)
+  local fn = function(_, _, results)
+    for _, e in ipairs(results[list_name] or {}) do
+      if e.id == id then
+        if e.status == "present" then return true end
+        if e.status == "absent" then return false end
+        return UNKNOWN
+      end
+    end
+    return UNKNOWN
+  end
+  DEPENDS[fn] = { name = list_name, pos = where() }
+  return fn
+end
+
+---------------------------------------------------------------------------------------------
+-- risk: a baseline rate (raised in one situation) and risk factors (section 6).
+---------------------------------------------------------------------------------------------
+
+local FACTOR = {}
+
+-- factor "prior_radiotherapy" { when = <condition>, fr, en, source }
+local factor = named("factor", function(name, def, pos)
+  labels_of(def, pos, "factor '" .. name .. "'")
+  return setmetatable({ id = name, pos = pos, when = def.when, each = def.each, key = def.key,
+                        fr = def.fr, en = def.en, source = def.source }, FACTOR)
+end)
+
+-- risk "complication_risk" { base_percent = 20, raised_percent = 40, raised_when = <condition>,
+--                            fr, en, source, factor "..." {...}, ... }
+local risk = named("risk", function(name, def, pos)
+  labels_of(def, pos, "risk '" .. name .. "'")
+  if math.type(def.base_percent) ~= "integer" or math.type(def.raised_percent) ~= "integer" then
+    fail(pos, "risk '%s' needs whole base_percent and raised_percent", name)
+  end
+  local rk = { fr = def.fr, en = def.en, source = def.source, base = def.base_percent,
+               raised = def.raised_percent, raised_when = def.raised_when,
+               raised_fr = def.raised_fr, raised_en = def.raised_en, factors = {}, kind = "risk" }
+  for _, f in ipairs(def) do
+    if getmetatable(f) ~= FACTOR then fail(pos, "risk '%s' may only contain factor \"...\" { }", name) end
+    f.source = f.source or rk.source
+    rk.factors[#rk.factors + 1] = f
+  end
+  rk.compute = function(case, results)
+    local out = { fr = rk.fr, en = rk.en, source = rk.source }
+    local raised = call_condition(rk.raised_when, case, case, results)
+    if rk.raised_when == nil then raised = false end
+    if raised == true then out.base_percent = rk.raised
+    elseif raised == false then out.base_percent = rk.base
+    else
+      out.base_percent = NULL
+      out.range = array({ math.min(rk.base, rk.raised), math.max(rk.base, rk.raised) })
+    end
+    out.raised_by = { status = status_word(raised), fr = rk.raised_fr, en = rk.raised_en, source = rk.source }
+    local factors = array()
+    for i, f in ipairs(rk.factors) do factors[i] = evaluate_check(f, case, results) end
+    out.factors = factors
+    return out
+  end
+  return register(name, pos, rk)
+end)
+
+---------------------------------------------------------------------------------------------
+-- Freezing: after P.finish the definitions and the rule files' globals are read-only, so
+-- evaluating one case cannot change how the next one is evaluated.
+---------------------------------------------------------------------------------------------
+
+-- freeze(t): make t and every table it holds read-only, in place (the rules' own closures
+-- keep working on the same tables, which from now on refuse any change).
+local function freeze(t, seen)
+  if type(t) ~= "table" or t == UNKNOWN or seen[t] then return end
+  seen[t] = true
+  local inner = {}
+  for k, v in pairs(t) do inner[k] = v end
+  for k in pairs(inner) do
+    t[k] = nil
+    freeze(inner[k], seen)
+  end
+  setmetatable(t, {
+    __index = inner,
+    __newindex = function(_, k) error("rule definitions are read-only (tried to set '" .. tostring(k) .. "')", 2) end,
+    __len = function() return #inner end,
+    __pairs = function() return next, inner, nil end,
+    __metatable = "frozen",
+  })
+end
+
+local function lock_env(env)
+  local backing = {}
+  for k, v in pairs(env) do backing[k] = v end
+  for k in pairs(backing) do env[k] = nil end
+  setmetatable(env, {
+    __index = backing,
+    __newindex = function(_, k)
+      error("rule files cannot set globals once the rule set is loaded (tried '" .. tostring(k) .. "')", 2)
+    end,
+  })
+end
+
+---------------------------------------------------------------------------------------------
+-- P.install, P.finish, P.evaluate
+---------------------------------------------------------------------------------------------
+
+local installed_env
+
+local VOCABULARY = {
+  -- scoring tables
+  score = score, item = item, row = row, bands = bands, band = band,
+  classification = classification,
+  -- row conditions
+  levels = levels, in_levels = in_levels, one_of = one_of, at_least = at_least, at_most = at_most,
+  above = above, below = below, between = between,
+  -- inputs
+  result = result, value_of = value_of, value_between = value_between,
+  value_at_least = value_at_least, segment_of = segment_of, unknown = UNKNOWN,
+  -- conditions
+  is = is, is_one_of = is_one_of, is_true = is_true, is_below = is_below,
+  is_at_most = is_at_most, is_at_least = is_at_least, includes_any = includes_any,
+  any_of = any_of, all_of = all_of, negate = negate, for_any = for_any,
+  score_at_least = score_at_least, band_start = band_start, status_of = status_of,
+  -- contraindications and decisions
+  contraindication = contraindication, any_contraindication = any_contraindication,
+  decision = decision, step = step, band_of = band_of, band_is = band_is,
+  -- findings and risks
+  findings = findings, check = check, risk = risk, factor = factor,
+}
+
+function P.install(env)
+  for k, v in pairs(VOCABULARY) do env[k] = v end
+  installed_env = env
+end
+
+P.warnings = {}
+
+-- every integer total a score can reach (items are independent, so a total t is reachable
+-- when t can be written as a sum of one row's points per item).
+local function reachable_totals(s)
+  local sums = { [0] = true }
+  for _, it in ipairs(s.items) do
+    local next_sums = {}
+    for total in pairs(sums) do
+      for _, r in ipairs(it.rows) do next_sums[total + r.points] = true end
+    end
+    sums = next_sums
+  end
+  return sums
+end
+
+local function check_score(s)
+  local reach = reachable_totals(s)
+  for _, b in ipairs(s.bands) do
+    -- no overlap, no gap between the lowest and highest reachable totals
+    for t = s.min, s.max do
+      local holders = {}
+      for _, x in ipairs(b.list) do
+        if t >= x.lo and t <= x.hi then holders[#holders + 1] = x end
+      end
+      if #holders == 0 then
+        fail(b.pos, "bands '%s' of score '%s': no band holds the total %d", b.name, s.name, t)
+      elseif #holders > 1 then
+        fail(holders[2].pos, "bands '%s' of score '%s': the total %d is in both '%s' and '%s'",
+             b.name, s.name, t, holders[1].id, holders[2].id)
+      end
+    end
+    for _, x in ipairs(b.list) do
+      local hit = false
+      for t in pairs(reach) do if t >= x.lo and t <= x.hi then hit = true; break end end
+      if not hit then
+        P.warnings[#P.warnings + 1] = string.format(
+          "%s warning: band '%s' of '%s.%s' cannot be reached: the totals of this table run from %d to %d",
+          x.pos, x.id, s.name, b.name, s.min, s.max)
+      end
+    end
+  end
+  -- rows given by vertebral levels must name every level exactly once
+  for _, it in ipairs(s.items) do
+    local all_levels = #it.rows > 0
+    for _, r in ipairs(it.rows) do if not r.when.list or not r.when.label then all_levels = false end end
+    if all_levels then
+      local owner = {}
+      for _, r in ipairs(it.rows) do
+        for _, lv in ipairs(r.when.list) do
+          if owner[lv] then fail(r.pos, "item '%s': level %s is also in the row at %s", it.name, lv, owner[lv].pos) end
+          owner[lv] = r
+        end
+      end
+      for _, lv in ipairs(LEVELS) do
+        if not owner[lv] then fail(it.pos, "item '%s': no row names the level %s", it.name, lv) end
+      end
+    end
+  end
+end
+
+-- The outputs result format v1 requires (SPEC section 5).
+local CORE_OUTPUTS = { "frankel", "sins", "tokuhashi", "contraindications", "recommendation" }
+
+function P.finish()
+  if finished then error("P.finish called twice", 0) end
+  for _, name in ipairs(CORE_OUTPUTS) do
+    if not output_by_name[name] then
+      error(string.format("rule set incomplete: no rule file defines '%s' (result format v1)", name), 0)
+    end
+  end
+  local position = {}
+  for i, o in ipairs(outputs) do position[o.name] = i end
+  for fn, dep in pairs(DEPENDS) do
+    if not output_by_name[dep.name] then
+      fail(dep.pos, "reads the result '%s', which no rule file defines", dep.name)
+    end
+  end
+  for i, o in ipairs(outputs) do
+    if o.kind == "score" then check_score(o) end
+  end
+  -- a rule may only read results of files listed before it in the manifest
+  for fn, dep in pairs(DEPENDS) do
+    local reader
+    for _, o in ipairs(outputs) do
+      if o.pos and dep.pos and o.pos:match("^(.-):%d+:") == dep.pos:match("^(.-):%d+:") then reader = o; break end
+    end
+    if reader and position[dep.name] > position[reader.name] then
+      fail(dep.pos, "reads the result '%s', computed later: list its file earlier in the manifest", dep.name)
+    end
+  end
+  table.sort(P.warnings)
+  finished = true
+  local seen = {}
+  for _, o in ipairs(outputs) do freeze(o, seen) end
+  if installed_env then lock_env(installed_env) end
+end
+
+function P.evaluate(case)
+  if not finished then error("P.evaluate called before P.finish", 0) end
+  local results = {}
+  for _, o in ipairs(outputs) do
+    results[o.name] = o.compute(case, results)
+  end
+  return results
+end
+
+-- The writer orders every map's keys by their place here (others follow, sorted bytewise).
+P.key_order = {
+  "id", "ruleset", "name", "version", "digest", "error", "message", "path", "line", "column",
+  -- SPEC section 5, in order
+  "frankel", "grade", "deficit",
+  "sins", "level", "total", "min", "max", "category",
+  "points", "location", "pain", "bone_lesion", "alignment", "collapse", "posterolateral",
+  "tokuhashi", "general_condition", "neuro_deficit", "primary", "vertebrae",
+  "extraspinal_bone", "visceral", "survival", "surgery",
+  "contraindications", "status", "kind",
+  "recommendation",
+  -- added by this prelude and rule set
+  "recommendation_reason", "recommendation_caveats",
+  "local_indications", "complication_risk", "technique_notes", "missing_workup",
+  "step", "base_percent", "raised_by", "factors", "levels", "possible_levels",
+  "value", "value_range", "unknown", "unmatched", "range", "candidates", "row", "note",
+  "items", "bands", "fr", "en", "source",
+}
+
+return P
