@@ -1,0 +1,451 @@
+/* cli.c -- the command line: eval, verify and rules over the library API. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "golden.h"
+#include "spinerules.h"
+#include "util.h"
+
+#define DEFAULT_RULESET "spine-metastasis-lung"
+
+/* Exit statuses, documented in docs/cli.md and --help. */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: spinerules <command> [options] [FILE...]\n"
+    "\n"
+    "Decision support for the surgery of spinal metastases of lung cancer:\n"
+    "evaluates patient cases with a versioned rule set written in Lua.\n"
+    "\n"
+    "commands:\n"
+    "  eval   [--rules DIR] [--format jsonl|yaml] [--input-format auto|yaml|jsonl]\n"
+    "         [-o FILE] [FILE...|-]   evaluate cases (YAML stream or JSON Lines)\n"
+    "  verify [--rules DIR]           run the rule set's golden cases\n"
+    "  rules                          list the installed rule sets\n"
+    "\n"
+    "options:\n"
+    "  --rules DIR       a rule set version folder (with manifest.yaml) or a rule set\n"
+    "                    folder (its newest version is used); default: the newest\n"
+    "                    version of " DEFAULT_RULESET " found beside the executable\n"
+    "  --format FMT      result format: jsonl (default) or yaml\n"
+    "  --input-format F  auto (default: by extension, or '{' first means JSON Lines),\n"
+    "                    yaml or jsonl\n"
+    "  -o FILE           write results to FILE (replaced only when the run completes)\n"
+    "  -h, --help        show this help\n"
+    "  --version         show the engine version\n"
+    "\n"
+    "exit status: 0 all good; 1 some cases or golden cases failed (all others are\n"
+    "still evaluated and written); 2 usage, rule-set or I/O error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("spinerules: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\ntry 'spinerules --help'\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* ---- finding rule sets ---- */
+
+/* Compares two semantic versions "1.2.3"; non-numeric parts compare as 0. */
+static int semver_cmp(const char *a, const char *b)
+{
+    for (int i = 0; i < 3; i++) {
+        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    /* a pre-release (1.0.0-rc1) sorts before its release */
+    if (*a == '-' && *b != '-')
+        return -1;
+    if (*b == '-' && *a != '-')
+        return 1;
+    return strcmp(a, b);
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int has_manifest(const char *dir)
+{
+    char *p = sr_asprintf("%s/manifest.yaml", dir);
+    struct stat st;
+    int ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return ok;
+}
+
+/* The newest version folder (with a manifest) under dir, or NULL. */
+static char *newest_version(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return NULL;
+    char *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char *p = sr_asprintf("%s/%s", dir, de->d_name);
+        if (p && has_manifest(p) && (!best || semver_cmp(strrchr(best, '/') + 1, de->d_name) < 0)) {
+            free(best);
+            best = p;
+        } else {
+            free(p);
+        }
+    }
+    closedir(dp);
+    return best;
+}
+
+/* Folders where rules/ may live, from the executable's location. */
+static char *data_root(const char *argv0)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        if (!argv0 || !realpath(argv0, exe))
+            return NULL;
+    } else {
+        exe[n] = '\0';
+    }
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0'; /* the executable's folder */
+    const char *candidates[] = {"%s/../share/spinerules", "%s/..", "%s"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char *root = sr_asprintf(candidates[i], exe);
+        char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
+        int ok = rules && is_dir(rules);
+        free(rules);
+        if (ok)
+            return root;
+        free(root);
+    }
+    return NULL;
+}
+
+char *sr_default_rules_dir(const char *argv0)
+{
+    char *root = data_root(argv0);
+    if (!root)
+        return NULL;
+    char *set = sr_asprintf("%s/rules/%s", root, DEFAULT_RULESET);
+    free(root);
+    char *v = set ? newest_version(set) : NULL;
+    free(set);
+    return v;
+}
+
+/* Resolves --rules: a version folder, or a rule set folder (newest version). */
+static char *resolve_rules(const char *arg, const char *argv0)
+{
+    if (!arg) {
+        char *d = sr_default_rules_dir(argv0);
+        if (!d)
+            fprintf(stderr, "spinerules: error: no rule set found beside the executable "
+                            "(expected rules/" DEFAULT_RULESET "/<version>/); use --rules DIR\n");
+        return d;
+    }
+    if (has_manifest(arg))
+        return sr_strdup(arg);
+    char *v = newest_version(arg);
+    if (!v)
+        fprintf(stderr, "spinerules: error: %s: not a rule set (no manifest.yaml, and no version "
+                        "folder holding one)\n", arg);
+    return v;
+}
+
+static sr_engine_t *open_engine(const char *rules_arg, const char *argv0, char **dir_out)
+{
+    char *dir = resolve_rules(rules_arg, argv0);
+    if (!dir)
+        return NULL;
+    sr_engine_t *e = NULL;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    if (sr_engine_open(&e, dir, &d) != SR_OK) {
+        sr_diag_print(&d, stderr);
+        sr_diag_free(&d);
+        free(dir);
+        return NULL;
+    }
+    if (dir_out)
+        *dir_out = dir;
+    else
+        free(dir);
+    return e;
+}
+
+/* ---- options ---- */
+
+typedef struct {
+    const char *rules;
+    const char *output;
+    sr_output_format_t format;
+    sr_input_format_t input_format;
+    char **files;
+    int nfiles;
+} options_t;
+
+/* Parses options after the command; returns -1 after printing a usage
+ * error, 1 for --help, 0 otherwise. */
+static int parse_options(int argc, char **argv, options_t *o, int allow_files)
+{
+    memset(o, 0, sizeof *o);
+    o->files = argv + argc; /* none yet */
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+#define NEED_VALUE()                                                                                     \
+    do {                                                                                                 \
+        if (i + 1 >= argc) {                                                                             \
+            usage_error("option '%s' needs a value", a);                                                 \
+            return -1;                                                                                   \
+        }                                                                                                \
+        val = argv[++i];                                                                                 \
+    } while (0)
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            return 1;
+        } else if (strcmp(a, "--rules") == 0) {
+            NEED_VALUE();
+            o->rules = val;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            NEED_VALUE();
+            o->output = val;
+        } else if (strcmp(a, "--format") == 0) {
+            NEED_VALUE();
+            if (strcmp(val, "jsonl") == 0 || strcmp(val, "json") == 0)
+                o->format = SR_OUT_JSONL;
+            else if (strcmp(val, "yaml") == 0)
+                o->format = SR_OUT_YAML;
+            else {
+                usage_error("unknown format '%s' (expected jsonl or yaml)", val);
+                return -1;
+            }
+        } else if (strcmp(a, "--input-format") == 0) {
+            NEED_VALUE();
+            if (strcmp(val, "auto") == 0)
+                o->input_format = SR_IN_AUTO;
+            else if (strcmp(val, "yaml") == 0)
+                o->input_format = SR_IN_YAML;
+            else if (strcmp(val, "jsonl") == 0)
+                o->input_format = SR_IN_JSONL;
+            else {
+                usage_error("unknown input format '%s' (expected auto, yaml or jsonl)", val);
+                return -1;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            usage_error("unknown option '%s'", a);
+            return -1;
+        } else {
+            break;
+        }
+#undef NEED_VALUE
+    }
+    /* the remaining arguments are files; options may not follow them */
+    o->files = argv + i;
+    o->nfiles = argc - i;
+    for (int k = 0; k < o->nfiles; k++) {
+        if (o->files[k][0] == '-' && o->files[k][1] != '\0') {
+            usage_error("options must come before the files: '%s'", o->files[k]);
+            return -1;
+        }
+    }
+    if (!allow_files && o->nfiles) {
+        usage_error("unexpected argument '%s'", o->files[0]);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- commands ---- */
+
+static int cmd_eval(int argc, char **argv, const char *argv0)
+{
+    options_t o;
+    int rc = parse_options(argc, argv, &o, 1);
+    if (rc)
+        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+    static char *stdin_only[] = {"-"};
+    if (o.nfiles == 0) {
+        o.files = stdin_only;
+        o.nfiles = 1;
+    }
+    sr_engine_t *e = open_engine(o.rules, argv0, NULL);
+    if (!e)
+        return EXIT_USAGE;
+    FILE *out = stdout;
+    char *tmp = NULL;
+    if (o.output) {
+        /* write beside the target, rename when complete: an interrupted run
+         * never leaves a half-written file under the final name */
+        tmp = sr_asprintf("%s.tmp-XXXXXX", o.output);
+        int fd = tmp ? mkstemp(tmp) : -1;
+        out = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!out) {
+            fprintf(stderr, "spinerules: error: %s: cannot create: %s\n", o.output, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            free(tmp);
+            sr_engine_close(e);
+            return EXIT_USAGE;
+        }
+    }
+    sr_run_stats_t stats = {0, 0};
+    int status = EXIT_OK;
+    for (int i = 0; i < o.nfiles; i++) {
+        sr_diag_t d;
+        sr_diag_init(&d);
+        if (sr_engine_eval_file(e, o.files[i], o.input_format, o.format, out, stderr, &stats, &d) != SR_OK) {
+            sr_diag_print(&d, stderr);
+            status = EXIT_USAGE;
+        }
+        sr_diag_free(&d);
+    }
+    if (status == EXIT_OK && stats.failed)
+        status = EXIT_FAILED;
+    if (fflush(out) != 0 || ferror(out)) {
+        fprintf(stderr, "spinerules: error: cannot write the results: %s\n", strerror(errno));
+        status = EXIT_USAGE;
+    }
+    if (o.output) {
+        if (fclose(out) != 0 && status != EXIT_USAGE) {
+            fprintf(stderr, "spinerules: error: %s: %s\n", o.output, strerror(errno));
+            status = EXIT_USAGE;
+        }
+        if (status == EXIT_USAGE) {
+            unlink(tmp);
+        } else if (rename(tmp, o.output) != 0) {
+            fprintf(stderr, "spinerules: error: %s: cannot rename into place: %s\n", o.output, strerror(errno));
+            unlink(tmp);
+            status = EXIT_USAGE;
+        }
+        free(tmp);
+    }
+    sr_engine_close(e);
+    return status;
+}
+
+static int cmd_verify(int argc, char **argv, const char *argv0)
+{
+    options_t o;
+    int rc = parse_options(argc, argv, &o, 0);
+    if (rc)
+        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+    char *dir = NULL;
+    sr_engine_t *e = open_engine(o.rules, argv0, &dir);
+    if (!e)
+        return EXIT_USAGE;
+    sr_golden_stats_t gs;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    int status;
+    if (sr_golden_verify(e, dir, stdout, &gs, &d) != SR_OK) {
+        sr_diag_print(&d, stderr);
+        status = EXIT_USAGE;
+    } else {
+        status = gs.failed ? EXIT_FAILED : EXIT_OK;
+    }
+    sr_diag_free(&d);
+    free(dir);
+    sr_engine_close(e);
+    return status;
+}
+
+static int cmd_rules(int argc, char **argv, const char *argv0)
+{
+    options_t o;
+    int rc = parse_options(argc, argv, &o, 0);
+    if (rc)
+        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+    char *root = data_root(argv0);
+    char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
+    free(root);
+    DIR *dp = rules ? opendir(rules) : NULL;
+    if (!dp) {
+        fprintf(stderr, "spinerules: error: no rules folder found beside the executable\n");
+        free(rules);
+        return EXIT_USAGE;
+    }
+    int status = EXIT_OK;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *set = sr_asprintf("%s/%s", rules, de->d_name);
+        DIR *vp = set ? opendir(set) : NULL;
+        struct dirent *ve;
+        while (vp && (ve = readdir(vp))) {
+            if (ve->d_name[0] == '.')
+                continue;
+            char *vdir = sr_asprintf("%s/%s", set, ve->d_name);
+            if (vdir && has_manifest(vdir)) {
+                sr_engine_t *e = NULL;
+                sr_diag_t d;
+                sr_diag_init(&d);
+                if (sr_engine_open(&e, vdir, &d) == SR_OK) {
+                    printf("%s %s %s\n", sr_engine_ruleset_name(e), sr_engine_ruleset_version(e),
+                           sr_engine_ruleset_digest(e));
+                    sr_engine_close(e);
+                } else {
+                    sr_diag_print(&d, stderr);
+                    status = EXIT_FAILED;
+                }
+                sr_diag_free(&d);
+            }
+            free(vdir);
+        }
+        if (vp)
+            closedir(vp);
+        free(set);
+    }
+    closedir(dp);
+    free(rules);
+    return status;
+}
+
+int sr_cli_main(int argc, char **argv)
+{
+    const char *argv0 = argc > 0 ? argv[0] : "spinerules";
+    if (argc < 2)
+        return usage_error("%s", "missing command");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("spinerules %s (rule API level %d)\n", SR_VERSION, SR_API_LEVEL);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 2, argv + 2, argv0);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc - 2, argv + 2, argv0);
+    if (strcmp(cmd, "rules") == 0)
+        return cmd_rules(argc - 2, argv + 2, argv0);
+    return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,226 @@
+/* evaluate.c -- runs the rule set over cases: one case in, one record out,
+ * in input order; case errors become error records and the run goes on. */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "lvalue.h"
+#include "reader.h"
+#include "util.h"
+#include "writer.h"
+
+void sr_strip_nulls(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (!lua_checkstack(L, 4))
+        return;
+    int is_array = sr_lv_isarray(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (!is_array && sr_lv_isnull(L, -1)) {
+            lua_pushvalue(L, -2);
+            lua_pushnil(L);
+            lua_rawset(L, idx); /* clearing a present field is allowed during lua_next */
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
+            sr_strip_nulls(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+sr_status_t sr_engine_eval_top(sr_engine_t *e, sr_diag_t *d)
+{
+    lua_State *L = e->sb.L;
+    int c = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->evaluate_ref);
+    lua_pushvalue(L, c);
+    sr_status_t st = sr_sandbox_pcall(L, 1, 1, d);
+    if (st != SR_OK) {
+        lua_pop(L, 1); /* the case */
+        return st;
+    }
+    if (!lua_istable(L, -1) || sr_lv_isarray(L, -1)) {
+        sr_diag_set(d, SR_ERR_RULE, "engine/prelude.lua", 0, 0, NULL,
+                    "evaluate returned a %s, not a result table", sr_lv_typename(L, -1));
+        lua_pop(L, 2);
+        return SR_ERR_RULE;
+    }
+    lua_getfield(L, c, "id");
+    lua_setfield(L, -2, "id");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ruleset_ref);
+    lua_setfield(L, -2, "ruleset");
+    lua_remove(L, c); /* the case */
+    return SR_OK;
+}
+
+/* Pushes an error record {id, error = {message, path, line, column}}. */
+static void push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
+{
+    lua_createtable(L, 0, 2);
+    if (id)
+        lua_pushstring(L, id);
+    else
+        sr_lv_push_null(L);
+    lua_setfield(L, -2, "id");
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, d->message ? d->message : sr_status_name(d->status));
+    lua_setfield(L, -2, "message");
+    if (d->path && d->path[0])
+        lua_pushstring(L, d->path);
+    else
+        sr_lv_push_null(L);
+    lua_setfield(L, -2, "path");
+    if (d->line > 0)
+        lua_pushinteger(L, d->line);
+    else
+        sr_lv_push_null(L);
+    lua_setfield(L, -2, "line");
+    if (d->column > 0)
+        lua_pushinteger(L, d->column);
+    else
+        sr_lv_push_null(L);
+    lua_setfield(L, -2, "column");
+    lua_setfield(L, -2, "error");
+}
+
+/* Checks what every case needs before rules can run: a mapping with a
+ * string id. Fills *d (path, position) and returns an error otherwise. */
+static sr_status_t check_case_shape(lua_State *L, sr_reader_t *rd, sr_diag_t *d)
+{
+    int line = sr_reader_doc_line(rd), col = 1;
+    if (!lua_istable(L, -1) || sr_lv_isarray(L, -1)) {
+        sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "",
+                    "expected a case (a mapping), found %s", sr_lv_typename(L, -1));
+        return SR_ERR_SCHEMA;
+    }
+    int t = lua_getfield(L, -1, "id");
+    lua_pop(L, 1);
+    if (t != LUA_TSTRING) {
+        sr_pathseg_t seg = {"id", 2, 0};
+        if (t == LUA_TNIL) {
+            sr_reader_locate(rd, NULL, 0, 0, &line, &col);
+            sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "id", "missing required field 'id'");
+        } else {
+            sr_reader_locate(rd, &seg, 1, 0, &line, &col);
+            lua_getfield(L, -1, "id");
+            sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "id", "expected a string, found %s",
+                        sr_lv_typename(L, -1));
+            lua_pop(L, 1);
+        }
+        return SR_ERR_SCHEMA;
+    }
+    return SR_OK;
+}
+
+sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_format_t in_fmt,
+                                sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
+                                sr_run_stats_t *stats, sr_diag_t *d)
+{
+    lua_State *L = e->sb.L;
+    sr_reader_t *rd = NULL;
+    sr_writer_t *w = sr_writer_new(out_fmt);
+    sr_status_t st;
+    sr_diag_t cd;
+    sr_diag_init(&cd);
+    if (!w) {
+        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+        return SR_ERR_NOMEM;
+    }
+    if ((st = sr_reader_open(&rd, path, in_fmt, NULL, d)) != SR_OK) {
+        sr_writer_free(w);
+        return st;
+    }
+    int top = lua_gettop(L);
+    for (;;) {
+        sr_status_t rs = sr_reader_next(rd, L, &cd);
+        if (rs == SR_DONE)
+            break;
+        if (rs == SR_OK) {
+            rs = check_case_shape(L, rd, &cd);
+            if (rs == SR_OK) {
+                sr_strip_nulls(L, -1);
+                rs = sr_engine_eval_top(e, &cd);
+                if (rs != SR_OK && !cd.file) {
+                    free(cd.file);
+                    cd.file = sr_strdup(sr_reader_name(rd));
+                }
+            }
+            if (rs == SR_OK) {
+                rs = sr_writer_record(w, L, -1, &cd);
+                if (rs != SR_OK) {
+                    /* the result cannot be written: say where in the result */
+                    char *msg = sr_asprintf("invalid result at '%s': %s", cd.path ? cd.path : "",
+                                            cd.message ? cd.message : "");
+                    free(cd.message);
+                    cd.message = msg;
+                    free(cd.path);
+                    cd.path = NULL;
+                    free(cd.file);
+                    cd.file = sr_strdup(sr_reader_name(rd));
+                    cd.line = sr_reader_doc_line(rd);
+                }
+            }
+            lua_settop(L, top);
+        }
+        if (rs != SR_OK) {
+            if (rs == SR_ERR_RULE && cd.file && cd.line > 0 && strcmp(cd.file, sr_reader_name(rd)) != 0) {
+                /* a rule failed: keep the rule's position in the message,
+                 * and point the record at the case */
+                char *msg = sr_asprintf("rule error: %s:%d: %s", cd.file, cd.line, cd.message ? cd.message : "");
+                free(cd.message);
+                cd.message = msg;
+                free(cd.file);
+                cd.file = sr_strdup(sr_reader_name(rd));
+                cd.line = sr_reader_doc_line(rd);
+                cd.column = 0;
+            }
+            if (diag_out)
+                sr_diag_print(&cd, diag_out);
+            const char *id = sr_reader_doc_id(rd);
+            push_error_record(L, id, &cd);
+            sr_diag_t wd;
+            sr_diag_init(&wd);
+            if (sr_writer_record(w, L, -1, &wd) != SR_OK) {
+                lua_settop(L, top);
+                lua_createtable(L, 0, 2);
+                lua_pushstring(L, "invalid error record (the case id is not valid UTF-8)");
+                lua_setfield(L, -2, "message");
+                sr_writer_record(w, L, -1, &wd);
+            }
+            sr_diag_free(&wd);
+            lua_settop(L, top);
+            if (stats)
+                stats->failed++;
+        }
+        sr_diag_free(&cd);
+        if (stats)
+            stats->cases++;
+        size_t len;
+        const char *data = sr_writer_data(w, &len);
+        if (len >= (1u << 16)) {
+            if (fwrite(data, 1, len, out) != len) {
+                st = SR_ERR_IO;
+                sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
+                goto done;
+            }
+            sr_writer_clear(w);
+        }
+    }
+    {
+        size_t len;
+        const char *data = sr_writer_data(w, &len);
+        if (len && fwrite(data, 1, len, out) != len) {
+            st = SR_ERR_IO;
+            sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
+            goto done;
+        }
+    }
+    st = SR_OK;
+done:
+    lua_settop(L, top);
+    sr_diag_free(&cd);
+    sr_reader_close(rd);
+    sr_writer_free(w);
+    return st;
+}

@@ -1,0 +1,96 @@
+/* spinerules.h -- the public API of the spinerules engine (the only public header).
+ *
+ * A rule set (a folder of Lua rule files plus manifest.yaml) is opened into an
+ * engine; cases (YAML documents or JSON Lines) are read, evaluated in a
+ * sandboxed Lua state, and written as results (JSON Lines or YAML).
+ *
+ * Ownership: every sr_x_open/sr_x_init has its sr_x_close/sr_x_free; strings
+ * returned inside an sr_diag_t are owned by the diag and freed by
+ * sr_diag_free. An engine is not thread-safe: use one engine per thread. */
+#ifndef SPINERULES_H
+#define SPINERULES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_VERSION "0.1.0"
+#define SR_API_LEVEL 1
+
+/* Result codes, shared by every module. */
+typedef enum {
+    SR_OK = 0,
+    SR_DONE,        /* end of input: no more documents */
+    SR_ERR_IO,      /* a file could not be read or written */
+    SR_ERR_YAML,    /* malformed YAML or JSON, or a YAML feature refused */
+    SR_ERR_SCHEMA,  /* a value does not match its schema */
+    SR_ERR_RULE,    /* a rule file failed to load or to run */
+    SR_ERR_LIMIT,   /* a size, depth, memory or time limit was hit */
+    SR_ERR_NOMEM,   /* out of memory */
+    SR_ERR_USAGE    /* bad arguments */
+} sr_status_t;
+
+/* One diagnostic: where (file, 1-based line and column, path inside the
+ * document), what (message) and an optional note. line/column are 0 when
+ * unknown; path is NULL when the error is not inside a document. */
+typedef struct {
+    sr_status_t status;
+    char *file;
+    int line;
+    int column;
+    char *path;
+    char *message;
+    char *note;
+} sr_diag_t;
+
+void sr_diag_init(sr_diag_t *d);
+void sr_diag_free(sr_diag_t *d);
+/* Prints "file:line:col: error: message" (and the note) to f. */
+void sr_diag_print(const sr_diag_t *d, FILE *f);
+const char *sr_status_name(sr_status_t s);
+
+/* Input and output formats. */
+typedef enum { SR_IN_AUTO = 0, SR_IN_YAML, SR_IN_JSONL } sr_input_format_t;
+typedef enum { SR_OUT_JSONL = 0, SR_OUT_YAML } sr_output_format_t;
+
+typedef struct sr_engine sr_engine_t;
+
+/* Opens the rule set in rules_dir (a folder holding manifest.yaml): creates
+ * the sandboxed Lua state, loads the prelude and every rule file once.
+ * On failure returns an error code, fills *d, and *out is NULL. */
+sr_status_t sr_engine_open(sr_engine_t **out, const char *rules_dir, sr_diag_t *d);
+void sr_engine_close(sr_engine_t *e);
+
+/* Rule set identity; strings owned by the engine. */
+const char *sr_engine_ruleset_name(const sr_engine_t *e);
+const char *sr_engine_ruleset_version(const sr_engine_t *e);
+const char *sr_engine_ruleset_digest(const sr_engine_t *e); /* "sha256:<hex>" */
+
+/* Counters of one run. */
+typedef struct {
+    size_t cases;   /* records written */
+    size_t failed;  /* of which error records */
+} sr_run_stats_t;
+
+/* Evaluates every case of one input (path, or "-" for stdin) and writes one
+ * record per case, in input order, to out. Case errors become error records
+ * (and a diagnostic on diag_out when not NULL); the run goes on. Returns
+ * SR_OK when the input could be read to its end (check stats->failed for case
+ * errors), else SR_ERR_IO with *d filled. */
+sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_format_t in_fmt,
+                                sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
+                                sr_run_stats_t *stats, sr_diag_t *d);
+
+/* Finds the default rule set: the newest version under
+ * <root>/rules/spine-metastasis-lung/ where root is found from the executable
+ * (its folder's parent, or <prefix>/share/spinerules). Returns a malloc'd path
+ * the caller frees, or NULL. */
+char *sr_default_rules_dir(const char *argv0);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,33 @@
+/* writer.h -- serializes result values (Lua tables) as JSON Lines or YAML
+ * documents, with a stable key order, one record at a time. */
+#ifndef SR_WRITER_H
+#define SR_WRITER_H
+
+#include <lua.h>
+
+#include "spinerules.h"
+
+typedef struct sr_writer sr_writer_t;
+
+/* Registry key of the key-rank table (key name -> integer): map keys are
+ * written by rank, then bytewise; keys without a rank come last. */
+#define SR_REG_KEY_RANK "sr.key_rank"
+
+sr_writer_t *sr_writer_new(sr_output_format_t fmt);
+void sr_writer_free(sr_writer_t *w);
+
+/* Serializes the value at idx as one record into the writer's buffer. On
+ * failure (a value JSON cannot hold: function, NaN, non-string key, too
+ * deep, invalid UTF-8) nothing is added and *d names the path.
+ * [-0, +0] */
+sr_status_t sr_writer_record(sr_writer_t *w, lua_State *L, int idx, sr_diag_t *d);
+
+/* The bytes of the records serialized since the last clear. */
+const char *sr_writer_data(const sr_writer_t *w, size_t *len);
+void sr_writer_clear(sr_writer_t *w);
+
+/* Renders the value at idx as compact one-line JSON into a malloc'd string
+ * (for messages); NULL on failure. [-0, +0] */
+char *sr_writer_to_json(lua_State *L, int idx);
+
+#endif
