@@ -747,6 +747,7 @@ static sr_status_t yaml_next(sr_reader_t *r)
         }
         r->doc_start = r->parser_base + r->event.start_mark.index;
         r->doc_line = mark_line(r, r->event.start_mark);
+        int implicit_start = r->event.data.document_start.implicit;
         input_drop(r, r->doc_start);
         event_drop(r);
         for (;;) {
@@ -767,12 +768,8 @@ static sr_status_t yaml_next(sr_reader_t *r)
                 return r->d->status;
             }
             r->event_live = 1;
-            if (r->event.type == YAML_DOCUMENT_START_EVENT ||
-                r->event.type == YAML_SCALAR_EVENT || r->event.type == YAML_MAPPING_START_EVENT ||
-                r->event.type == YAML_SEQUENCE_START_EVENT) {
-                if (r->nnodes == 0 && r->nframes == 0)
-                    r->doc_line = mark_line(r, r->event.start_mark);
-            }
+            if (implicit_start && r->nnodes == 0 && r->nframes == 0)
+                r->doc_line = mark_line(r, r->event.start_mark); /* no "---": the first node */
             int end = yaml_event(r, &r->event);
             event_drop(r);
             if (end)
@@ -992,10 +989,12 @@ static sr_status_t json_next(sr_reader_t *r)
         return SR_ERR_NOMEM;
     }
     yajl_status st = yajl_parse(r->yh, (const unsigned char *)line, len);
-    if (st == yajl_status_ok)
+    size_t at = yajl_get_bytes_consumed(r->yh);
+    if (st == yajl_status_ok) {
         st = yajl_complete_parse(r->yh);
+        at = len; /* the value ended early: the error is at the end of the line */
+    }
     if (st != yajl_status_ok && !r->failed) {
-        size_t at = yajl_get_bytes_consumed(r->yh);
         unsigned char *msg = yajl_get_error(r->yh, 0, (const unsigned char *)line, len);
         char *m = sr_strdup(msg ? (const char *)msg : "invalid JSON");
         if (msg)
@@ -1003,6 +1002,8 @@ static sr_status_t json_next(sr_reader_t *r)
         size_t ml = m ? strlen(m) : 0;
         while (ml && (m[ml - 1] == '\n' || m[ml - 1] == ' ' || m[ml - 1] == '.'))
             m[--ml] = '\0';
+        if (at > 0 && m && strncmp(m, "lexical error", 13) == 0)
+            at--; /* the lexer has consumed the offending byte: point at it */
         int col = 1;
         for (size_t i = 0; i < at && i < len; i++)
             if ((line[i] & 0xC0) != 0x80)
