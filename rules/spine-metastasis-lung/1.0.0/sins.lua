@@ -97,7 +97,7 @@ score "sins" {
            fr = "stable",                  en = "stable" },
     band { "potentially_unstable", from = POTENTIALLY_UNSTABLE_FROM,  to = UNSTABLE_FROM - 1,
            fr = "potentiellement instable", en = "potentially unstable" },
-    band { "unstable",             from = UNSTABLE_FROM,              to = 18,
+    band { "unstable",             from = UNSTABLE_FROM,              -- up to the maximum, 18
            fr = "instable",                en = "unstable" },
   },
 }

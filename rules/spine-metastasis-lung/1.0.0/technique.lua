@@ -1,12 +1,13 @@
 -- Section 3 - Quelles sont les techniques neurochirurgicales disponibles pour prendre en
 -- charge une métastase rachidienne ?
--- Notes for the multidisciplinary meeting. A note is listed when it applies (or may
--- apply: some input unknown); per-lesion notes name the levels they concern.
+-- Notes for the multidisciplinary meeting. Every note is listed with its status: applies,
+-- does_not_apply, or unknown (an input it needs is not given); per-lesion notes name the
+-- levels where they apply (`levels`) or may apply (`possible_levels`).
 
 findings "technique_notes" {
   source = "section 3",
   statuses = { yes = "applies", no = "does_not_apply", unknown = "unknown" },
-  list = "not_absent",       -- notes that do not apply are left out
+  list = "all",
 
   check "postoperative_radiotherapy" {     -- no `when`: applies in every case
     fr = "Dans tous les cas, la neurochirurgie sera complétée en post-opératoire d'une radiothérapie sur le lit chirurgical pour prévenir la récurrence et favoriser la consolidation osseuse",
