@@ -89,6 +89,7 @@ static void push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
 static sr_status_t check_case_shape(lua_State *L, sr_reader_t *rd, sr_diag_t *d)
 {
     int line = sr_reader_doc_line(rd), col = 1;
+    sr_reader_locate(rd, NULL, 0, 0, &line, &col); /* the document's root node */
     if (!lua_istable(L, -1) || sr_lv_isarray(L, -1)) {
         sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "",
                     "expected a case (a mapping), found %s", sr_lv_typename(L, -1));
@@ -99,7 +100,6 @@ static sr_status_t check_case_shape(lua_State *L, sr_reader_t *rd, sr_diag_t *d)
     if (t != LUA_TSTRING) {
         sr_pathseg_t seg = {"id", 2, 0};
         if (t == LUA_TNIL) {
-            sr_reader_locate(rd, NULL, 0, 0, &line, &col);
             sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "id", "missing required field 'id'");
         } else {
             sr_reader_locate(rd, &seg, 1, 0, &line, &col);

@@ -1,0 +1,273 @@
+/* test_cli.c -- end-to-end: the built executable on real files. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#ifndef SR_BINARY
+#error "SR_BINARY must name the built executable"
+#endif
+
+typedef struct {
+    char *out;
+    char *err;
+    int status;
+} run_t;
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Runs "spinerules ARGS" from the source folder, capturing both streams. */
+static run_t run(const char *args)
+{
+    char out[] = "/tmp/sr-e2e-out-XXXXXX", err[] = "/tmp/sr-e2e-err-XXXXXX";
+    close(mkstemp(out));
+    close(mkstemp(err));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", SR_SOURCE_DIR, SR_BINARY, args, out, err);
+    int rc = system(cmd);
+    run_t r = {slurp(out), slurp(err), WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+    unlink(out);
+    unlink(err);
+    return r;
+}
+
+static void run_free(run_t *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Line i (0-based) of s, malloc'd. */
+static char *line_at(const char *s, int i)
+{
+    while (i-- > 0 && (s = strchr(s, '\n')))
+        s++;
+    if (!s)
+        return strdup("");
+    const char *e = strchr(s, '\n');
+    return strndup(s, e ? (size_t)(e - s) : strlen(s));
+}
+
+/* Every key of expected is in actual with the same value; arrays have the
+ * same length, compared element by element. */
+static int subset(yajl_val exp, yajl_val act, char *path, size_t cap)
+{
+    if (!act)
+        return 0;
+    if (YAJL_IS_OBJECT(exp)) {
+        if (!YAJL_IS_OBJECT(act))
+            return 0;
+        for (size_t i = 0; i < exp->u.object.len; i++) {
+            const char *k = exp->u.object.keys[i];
+            const char *keys[] = {k, NULL};
+            size_t n = strlen(path);
+            snprintf(path + n, cap - n, ".%s", k);
+            if (!subset(exp->u.object.values[i], yajl_tree_get(act, keys, yajl_t_any), path, cap))
+                return 0;
+            path[n] = '\0';
+        }
+        return 1;
+    }
+    if (YAJL_IS_ARRAY(exp)) {
+        if (!YAJL_IS_ARRAY(act) || act->u.array.len != exp->u.array.len)
+            return 0;
+        for (size_t i = 0; i < exp->u.array.len; i++) {
+            size_t n = strlen(path);
+            snprintf(path + n, cap - n, "[%zu]", i);
+            if (!subset(exp->u.array.values[i], act->u.array.values[i], path, cap))
+                return 0;
+            path[n] = '\0';
+        }
+        return 1;
+    }
+    if (YAJL_IS_STRING(exp))
+        return YAJL_IS_STRING(act) && strcmp(exp->u.string, act->u.string) == 0;
+    if (YAJL_IS_INTEGER(exp))
+        return YAJL_IS_INTEGER(act) && exp->u.number.i == act->u.number.i;
+    if (YAJL_IS_NULL(exp))
+        return YAJL_IS_NULL(act);
+    return exp->type == act->type;
+}
+
+Test(cli, spec_example_gives_the_spec_result)
+{
+    run_t r = run("eval docs/examples/cases.yaml");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    char *first = line_at(r.out, 0);
+    char *expected = slurp(SR_SOURCE_DIR "/tests/e2e/spec-example.expected.json");
+    char ebuf[256];
+    yajl_val exp = yajl_tree_parse(expected, ebuf, sizeof ebuf);
+    yajl_val act = yajl_tree_parse(first, ebuf, sizeof ebuf);
+    cr_assert(exp && act, "both parse: %s", ebuf);
+    char path[512] = "";
+    cr_assert(subset(exp, act, path, sizeof path), "result differs from SPEC section 5 at %s\n%s", path, first);
+    const char *dkeys[] = {"ruleset", "digest", NULL};
+    yajl_val dig = yajl_tree_get(act, dkeys, yajl_t_string);
+    cr_assert(dig && strncmp(dig->u.string, "sha256:", 7) == 0 && strlen(dig->u.string) == 71);
+    yajl_tree_free(exp);
+    yajl_tree_free(act);
+    free(expected);
+    free(first);
+    run_free(&r);
+}
+
+Test(cli, examples_one_record_per_case_and_byte_identical_runs)
+{
+    run_t a = run("eval docs/examples/cases.yaml");
+    run_t b = run("eval docs/examples/cases.yaml");
+    cr_assert_eq(a.status, 0);
+    cr_assert_geq(count_lines(a.out), 10, "at least ten example cases");
+    cr_assert_str_eq(a.out, b.out, "two runs give byte-identical output");
+    cr_assert_str_eq(a.err, "");
+    run_free(&a);
+    run_free(&b);
+}
+
+static const char *const mixed_records[] = {
+    "{\"id\":\"M-1\",\"ruleset\":",
+    "{\"id\":null,\"error\":{\"message\":\"expected a case (a mapping), found array\",\"path\":null,\"line\":5,\"column\":1}}",
+    "{\"id\":\"M-3\",\"error\":{\"message\":\"duplicate key 'karnofsky'\",\"path\":\"patient.karnofsky\",\"line\":11,\"column\":3}}",
+    "{\"id\":\"M-4\",\"error\":{\"message\":\"did not find expected ',' or ']' (while parsing a flow sequence that starts at line 14, column 26)\",\"path\":null,\"line\":15,\"column\":1}}",
+    "{\"id\":\"M-5\",\"ruleset\":",
+    "{\"id\":null,\"error\":{\"message\":\"missing required field 'id'\",\"path\":\"id\",\"line\":19,\"column\":1}}",
+    "{\"id\":\"M-7\",\"ruleset\":",
+};
+
+Test(cli, mixed_valid_and_broken_cases_one_record_each_in_order)
+{
+    run_t r = run("eval tests/data/mixed.yaml");
+    cr_assert_eq(r.status, 1, "some cases failed: exit 1");
+    cr_assert_eq(count_lines(r.out), 7, "%s", r.out);
+    for (int i = 0; i < 7; i++) {
+        char *l = line_at(r.out, i);
+        cr_assert(strncmp(l, mixed_records[i], strlen(mixed_records[i])) == 0, "record %d: %s\nexpected: %s", i, l,
+                  mixed_records[i]);
+        free(l);
+    }
+    cr_assert_str_eq(r.err,
+                     "tests/data/mixed.yaml:5:1: error: expected a case (a mapping), found array\n"
+                     "tests/data/mixed.yaml:11:3: error: patient.karnofsky: duplicate key 'karnofsky'\n"
+                     "tests/data/mixed.yaml:15:1: error: did not find expected ',' or ']' (while parsing a flow "
+                     "sequence that starts at line 14, column 26)\n"
+                     "tests/data/mixed.yaml:19:1: error: id: missing required field 'id'\n");
+    run_free(&r);
+}
+
+Test(cli, json_lines_and_yaml_give_the_same_results_for_the_same_cases)
+{
+    run_t y = run("eval tests/data/mixed.yaml");
+    run_t j = run("eval tests/data/mixed.jsonl");
+    cr_assert_eq(j.status, 1);
+    cr_assert_eq(count_lines(j.out), 7, "%s", j.out);
+    int same[] = {0, 4, 6}; /* the valid cases: identical records */
+    for (int k = 0; k < 3; k++) {
+        char *a = line_at(y.out, same[k]), *b = line_at(j.out, same[k]);
+        cr_assert_str_eq(a, b);
+        free(a);
+        free(b);
+    }
+    char *l = line_at(j.out, 3);
+    cr_assert_str_eq(l, "{\"id\":\"M-4\",\"error\":{\"message\":\"invalid JSON: parse error: premature EOF\","
+                        "\"path\":null,\"line\":4,\"column\":57}}");
+    free(l);
+    run_free(&y);
+    run_free(&j);
+}
+
+Test(cli, yaml_output_is_a_yaml_stream)
+{
+    run_t r = run("eval --format yaml tests/data/mixed.yaml");
+    cr_assert_eq(r.status, 1);
+    cr_assert(strncmp(r.out, "---\nid: M-1\nruleset:\n  name: spine-metastasis-lung\n", 50) == 0, "%.200s", r.out);
+    int docs = 0;
+    for (const char *p = r.out; (p = strstr(p, "---\n")); p += 4)
+        docs++;
+    cr_assert_eq(docs, 7);
+    run_free(&r);
+}
+
+Test(cli, output_file_is_replaced_only_when_complete)
+{
+    run_t r = run("eval -o /tmp/sr-e2e-results.jsonl docs/examples/cases.yaml");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "");
+    run_t s = run("eval docs/examples/cases.yaml");
+    char *file = slurp("/tmp/sr-e2e-results.jsonl");
+    cr_assert_str_eq(file, s.out);
+    free(file);
+    unlink("/tmp/sr-e2e-results.jsonl");
+    run_free(&r);
+    run_free(&s);
+}
+
+Test(cli, usage_errors)
+{
+    run_t r = run("eval --frobnicate x.yaml");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "spinerules: unknown option '--frobnicate'\ntry 'spinerules --help'\n");
+    run_free(&r);
+    r = run("");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "spinerules: missing command\ntry 'spinerules --help'\n");
+    run_free(&r);
+    r = run("--help");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strncmp(r.out, "usage: spinerules <command>", 27) == 0);
+    run_free(&r);
+}
+
+Test(cli, missing_input_file_is_an_io_error)
+{
+    run_t r = run("eval no/such/file.yaml");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "no/such/file.yaml: error: cannot open: No such file or directory\n");
+    run_free(&r);
+}
+
+Test(cli, broken_rule_set_is_refused_with_its_position)
+{
+    char dir[] = "/tmp/sr-e2e-rules-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/rules/spine-metastasis-lung/1.0.0/.' '%s/' && "
+             "printf 'local x = = 1\\n' >> '%s/sins.lua'", SR_SOURCE_DIR, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char args[256];
+    snprintf(args, sizeof args, "eval --rules '%s' docs/examples/cases.yaml", dir);
+    run_t r = run(args);
+    cr_assert_eq(r.status, 2);
+    char *want_prefix = NULL;
+    cr_assert(asprintf(&want_prefix, "%s/sins.lua:", dir) > 0);
+    cr_assert(strncmp(r.err, want_prefix, strlen(want_prefix)) == 0, "%s", r.err);
+    cr_assert(strstr(r.err, ": error: unexpected symbol near '='\n"), "%s", r.err);
+    cr_assert_str_eq(r.out, "", "no result is written with a broken rule set");
+    free(want_prefix);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    system(cmd);
+    run_free(&r);
+}
