@@ -1119,6 +1119,7 @@ P.key_order = {
   -- SPEC section 5, in order
   "frankel", "grade", "deficit",
   "sins", "level", "total", "min", "max", "category",
+  "value", "value_range", "note", "row",      -- (not in SPEC: item explanations read value, row, points)
   "points", "location", "pain", "bone_lesion", "alignment", "collapse", "posterolateral",
   "tokuhashi", "general_condition", "neuro_deficit", "primary", "vertebrae",
   "extraspinal_bone", "visceral", "survival", "surgery",
@@ -1128,7 +1129,7 @@ P.key_order = {
   "recommendation_reason", "recommendation_caveats",
   "local_indications", "complication_risk", "technique_notes", "missing_workup",
   "step", "base_percent", "raised_by", "factors", "levels", "possible_levels",
-  "value", "value_range", "unknown", "unmatched", "range", "candidates", "row", "note",
+  "unknown", "unmatched", "range", "candidates",
   "items", "bands", "fr", "en", "source",
 }
 
