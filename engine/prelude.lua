@@ -71,12 +71,6 @@ local function get(t, path)
   return v
 end
 
-local function copy_array(list)
-  local out = array()
-  for i, v in ipairs(list) do out[i] = v end
-  return out
-end
-
 local function labels_of(def, pos, what)
   if type(def.fr) ~= "string" or def.fr == "" then fail(pos, "%s needs a French label `fr`", what) end
   if type(def.en) ~= "string" or def.en == "" then fail(pos, "%s needs an English label `en`", what) end
@@ -158,7 +152,7 @@ local function read(accessor, subject, case, results)
     return get(subject, accessor)
   end
   local value, note = accessor(subject, case, results)
-  if value == NULL then value = nil end
+  if value == NULL or value == UNKNOWN then value = nil end
   return value, note
 end
 
