@@ -59,6 +59,11 @@ local function fail(pos, fmt, ...)
   error(string.format("%s %s", pos or where(), string.format(fmt, ...)), 0)
 end
 
+-- at(pos): a position quoted inside a message ("sins.lua:24", without the final colon).
+local function at(pos)
+  return (tostring(pos):gsub(":$", ""))
+end
+
 -- get(t, "a.b.c"): the value at that path, or nil when any step is missing or null.
 local function get(t, path)
   local v = t
@@ -375,7 +380,7 @@ local finished = false
 local function register(name, pos, def)
   if finished then fail(pos, "the rule set is already complete: nothing can be added") end
   if output_by_name[name] then
-    fail(pos, "'%s' is already defined at %s", name, output_by_name[name].pos)
+    fail(pos, "'%s' is already defined at %s", name, at(output_by_name[name].pos))
   end
   def.name, def.pos = name, pos
   outputs[#outputs + 1] = def
@@ -698,7 +703,7 @@ local contraindication = named("contraindication", function(name, def, pos)
     register("contraindications", pos, contraindication_list)
   end
   for _, c in ipairs(contraindication_list.entries) do
-    if c.id == name then fail(pos, "contraindication '%s' is already defined at %s", name, c.pos) end
+    if c.id == name then fail(pos, "contraindication '%s' is already defined at %s", name, at(c.pos)) end
   end
   local c = { id = name, pos = pos, when = def.when, kind = def.kind, relative_when = def.relative_when,
               fr = def.fr, en = def.en, source = def.source }
@@ -1050,7 +1055,7 @@ local function check_score(s)
       local owner = {}
       for _, r in ipairs(it.rows) do
         for _, lv in ipairs(r.when.list) do
-          if owner[lv] then fail(r.pos, "item '%s': level %s is also in the row at %s", it.name, lv, owner[lv].pos) end
+          if owner[lv] then fail(r.pos, "item '%s': level %s is also in the row at %s", it.name, lv, at(owner[lv].pos)) end
           owner[lv] = r
         end
       end
