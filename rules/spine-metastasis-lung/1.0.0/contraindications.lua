@@ -62,9 +62,10 @@ contraindication "three_segment_spinal_disease" {
 -- (tumor.visceral_metastases = none); unknown otherwise.
 -- "Ce point est à nuancer en fonction du statut moléculaire du patient et des perspectives
 -- thérapeutiques": the contraindication is relative when a targeted therapy is available.
+local has_dissemination_site = includes_any("tumor.metastatic_sites", DISSEMINATION_SITES)
 local function disseminated(case)
   local sites = value_of("tumor.metastatic_sites", case)
-  if sites ~= nil then return includes_any("tumor.metastatic_sites", DISSEMINATION_SITES)(case) end
+  if sites ~= nil then return has_dissemination_site(case) end
   if value_of("tumor.visceral_metastases", case) == "none" then return false end
   return unknown
 end
