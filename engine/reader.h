@@ -73,7 +73,6 @@ sr_input_format_t sr_reader_format(const sr_reader_t *r);
 int sr_reader_locate(const sr_reader_t *r, const sr_pathseg_t *path, size_t n, int want_key,
                      int *line, int *column);
 
-#endif
 
 /* Plain scalar resolution (YAML 1.2 core schema; leading-zero integers stay
  * strings). Shared with the YAML writer, which quotes any string that would
@@ -86,3 +85,5 @@ typedef struct {
     double f;
 } sr_scalar_t;
 void sr_resolve_plain(const char *s, size_t n, sr_scalar_t *out);
+
+#endif
