@@ -4,6 +4,7 @@
 #define SR_ENGINE_H
 
 #include "sandbox.h"
+#include "schema.h"
 #include "spinerules.h"
 
 struct sr_engine {
@@ -17,6 +18,8 @@ struct sr_engine {
     int prelude_ref;    /* the prelude's table P */
     int evaluate_ref;   /* P.evaluate */
     int ruleset_ref;    /* {name, version, digest} copied into every result */
+    char *root;         /* the project root: the folder holding rules/ and schemas/ */
+    sr_schema_t *case_sch; /* the case schema the manifest names, compiled */
 };
 
 /* The prelude source, embedded at build time from engine/prelude.lua. */

@@ -8,6 +8,7 @@
 #include "lvalue.h"
 #include "reader.h"
 #include "util.h"
+#include "validate.h"
 #include "writer.h"
 
 void sr_strip_nulls(lua_State *L, int idx)
@@ -84,35 +85,6 @@ static void push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
     lua_setfield(L, -2, "error");
 }
 
-/* Checks what every case needs before rules can run: a mapping with a
- * string id. Fills *d (path, position) and returns an error otherwise. */
-static sr_status_t check_case_shape(lua_State *L, sr_reader_t *rd, sr_diag_t *d)
-{
-    int line = sr_reader_doc_line(rd), col = 1;
-    sr_reader_locate(rd, NULL, 0, 0, &line, &col); /* the document's root node */
-    if (!lua_istable(L, -1) || sr_lv_isarray(L, -1)) {
-        sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "",
-                    "expected a case (a mapping), found %s", sr_lv_typename(L, -1));
-        return SR_ERR_SCHEMA;
-    }
-    int t = lua_getfield(L, -1, "id");
-    lua_pop(L, 1);
-    if (t != LUA_TSTRING) {
-        sr_pathseg_t seg = {"id", 2, 0};
-        if (t == LUA_TNIL) {
-            sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "id", "missing required field 'id'");
-        } else {
-            sr_reader_locate(rd, &seg, 1, 0, &line, &col);
-            lua_getfield(L, -1, "id");
-            sr_diag_set(d, SR_ERR_SCHEMA, sr_reader_name(rd), line, col, "id", "expected a string, found %s",
-                        sr_lv_typename(L, -1));
-            lua_pop(L, 1);
-        }
-        return SR_ERR_SCHEMA;
-    }
-    return SR_OK;
-}
-
 sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_format_t in_fmt,
                                 sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
                                 sr_run_stats_t *stats, sr_diag_t *d)
@@ -123,11 +95,17 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
     sr_status_t st;
     sr_diag_t cd;
     sr_diag_init(&cd);
-    if (!w) {
+    sr_case_report_t rep;
+    sr_case_report_init(&rep);
+    sr_idset_t *ids = sr_idset_new(); /* case ids are unique within one file */
+    if (!w || !ids) {
+        sr_idset_free(ids);
+        sr_writer_free(w);
         sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
         return SR_ERR_NOMEM;
     }
     if ((st = sr_reader_open(&rd, path, in_fmt, NULL, d)) != SR_OK) {
+        sr_idset_free(ids);
         sr_writer_free(w);
         return st;
     }
@@ -136,14 +114,31 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
         sr_status_t rs = sr_reader_next(rd, L, &cd);
         if (rs == SR_DONE)
             break;
+        int invalid = 0; /* the case failed validation: its problems are in rep */
         if (rs == SR_OK) {
-            rs = check_case_shape(L, rd, &cd);
+            /* every case is validated before any rule sees it */
+            sr_case_report_reset(&rep);
+            rs = sr_case_validate(e->case_sch, L, -1, rd, NULL, 0, ids, &rep);
+            if (diag_out)
+                sr_case_report_print(&rep, sr_reader_name(rd), sr_reader_doc_line(rd), diag_out);
+            if (rs == SR_ERR_SCHEMA) {
+                invalid = 1;
+                sr_verrors_to_diag(&rep.errors, sr_reader_name(rd), &cd);
+            } else if (rs != SR_OK) {
+                sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
+                            "out of memory while validating the case");
+            }
             if (rs == SR_OK) {
                 sr_strip_nulls(L, -1);
                 rs = sr_engine_eval_top(e, &cd);
                 if (rs != SR_OK && !cd.file) {
                     free(cd.file);
                     cd.file = sr_strdup(sr_reader_name(rd));
+                }
+                if (rs == SR_OK && rep.warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep.warnings) != SR_OK) {
+                    rs = SR_ERR_NOMEM;
+                    sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
+                                "out of memory adding the warnings to the result");
                 }
             }
             if (rs == SR_OK) {
@@ -175,10 +170,12 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
                 cd.line = sr_reader_doc_line(rd);
                 cd.column = 0;
             }
-            if (diag_out)
+            if (diag_out && !invalid) /* a case's problems were printed above */
                 sr_diag_print(&cd, diag_out);
             const char *id = sr_reader_doc_id(rd);
             push_error_record(L, id, &cd);
+            if (invalid && sr_verrors_count(&rep.errors) > 1)
+                sr_verrors_set_field(L, -1, "errors", &rep.errors); /* on failure, the record keeps its first error */
             sr_diag_t wd;
             sr_diag_init(&wd);
             if (sr_writer_record(w, L, -1, &wd) != SR_OK) {
@@ -220,6 +217,8 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
 done:
     lua_settop(L, top);
     sr_diag_free(&cd);
+    sr_case_report_free(&rep);
+    sr_idset_free(ids);
     sr_reader_close(rd);
     sr_writer_free(w);
     return st;

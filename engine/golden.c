@@ -10,6 +10,7 @@
 #include "lvalue.h"
 #include "reader.h"
 #include "util.h"
+#include "validate.h"
 #include "writer.h"
 
 typedef struct {
@@ -201,7 +202,34 @@ static char **list_yaml(const char *dir, size_t *n)
     return names;
 }
 
-static void run_one(sr_engine_t *e, sr_reader_t *rd, const char *file, FILE *out, sr_golden_stats_t *stats)
+/* Validates the golden document at doc against the golden schema, and its
+ * case against the rule set's case schema and checks; appends each problem
+ * to report. Returns the number of problems. */
+static size_t check_golden(sr_engine_t *e, const sr_schema_t *gs, sr_reader_t *rd, const char *file, int doc,
+                           sr_idset_t *ids, sr_case_report_t *rep, sr_buf_t *report)
+{
+    lua_State *L = e->sb.L;
+    sr_case_report_reset(rep);
+    sr_status_t vs = sr_schema_validate(gs, L, doc, rd, &rep->errors);
+    if (vs == SR_OK && lua_getfield(L, doc, "case") == LUA_TTABLE) {
+        sr_pathseg_t at = {"case", 4, 0};
+        vs = sr_case_validate(e->case_sch, L, -1, rd, &at, 1, ids, rep);
+    }
+    lua_settop(L, doc);
+    for (size_t i = 0; i < rep->errors.n; i++) {
+        const sr_verror_t *v = &rep->errors.v[i];
+        sr_buf_printf(report, "    %s:%d:%d: error: %s%s%s\n", file, v->line, v->column, v->path,
+                      v->path[0] ? ": " : "", v->message);
+    }
+    if (rep->errors.dropped)
+        sr_buf_printf(report, "    %zu more errors not shown\n", rep->errors.dropped);
+    if (vs == SR_ERR_NOMEM && rep->errors.n == 0)
+        sr_buf_puts(report, "    out of memory while validating\n");
+    return vs == SR_OK ? 0 : sr_verrors_count(&rep->errors) ? sr_verrors_count(&rep->errors) : 1;
+}
+
+static void run_one(sr_engine_t *e, const sr_schema_t *gs, sr_reader_t *rd, const char *file, FILE *out,
+                    sr_golden_stats_t *stats, sr_idset_t *ids, sr_case_report_t *rep)
 {
     lua_State *L = e->sb.L;
     int doc = lua_gettop(L);
@@ -214,7 +242,10 @@ static void run_one(sr_engine_t *e, sr_reader_t *rd, const char *file, FILE *out
     sr_buf_init(&c.report);
     sr_diag_t d;
     sr_diag_init(&d);
-    if (lua_getfield(L, doc, "case") != LUA_TTABLE || lua_getfield(L, doc, "expect") != LUA_TTABLE) {
+    size_t problems = check_golden(e, gs, rd, file, doc, ids, rep, &c.report);
+    if (problems) {
+        c.differences += (int)problems; /* an invalid golden case is not evaluated */
+    } else if (lua_getfield(L, doc, "case") != LUA_TTABLE || lua_getfield(L, doc, "expect") != LUA_TTABLE) {
         sr_buf_puts(&c.report, "    the golden case needs a 'case' and an 'expect' mapping\n");
         c.differences++;
     } else {
@@ -253,15 +284,22 @@ sr_status_t sr_golden_verify(sr_engine_t *e, const char *rules_dir, FILE *out, s
         sr_diag_set(d, SR_ERR_IO, gdir, 0, 0, NULL, "no golden case files (*.yaml) found");
         st = SR_ERR_IO;
     }
+    sr_schema_t *gs = NULL;
+    if (st == SR_OK)
+        st = sr_load_schema_at(&gs, L, e->root, "golden.schema.yaml", d);
+    sr_case_report_t rep;
+    sr_case_report_init(&rep);
     int top = lua_gettop(L);
     for (size_t i = 0; st == SR_OK && i < n; i++) {
         char *path = sr_asprintf("%s/%s", gdir, names[i]);
         sr_reader_t *rd = NULL;
         sr_diag_t rdiag;
         sr_diag_init(&rdiag);
-        if (!path || sr_reader_open(&rd, path, SR_IN_YAML, NULL, d) != SR_OK) {
-            st = SR_ERR_IO;
+        sr_idset_t *ids = sr_idset_new(); /* golden case ids are unique within a file */
+        if (!path || !ids || sr_reader_open(&rd, path, SR_IN_YAML, NULL, d) != SR_OK) {
+            st = path && ids ? SR_ERR_IO : SR_ERR_NOMEM;
             free(path);
+            sr_idset_free(ids);
             break;
         }
         for (;;) {
@@ -279,13 +317,16 @@ sr_status_t sr_golden_verify(sr_engine_t *e, const char *rules_dir, FILE *out, s
                 stats->failed++;
                 fprintf(out, "FAIL %s:%d: a golden case must be a mapping\n", path, sr_reader_doc_line(rd));
             } else {
-                run_one(e, rd, path, out, stats);
+                run_one(e, gs, rd, path, out, stats, ids, &rep);
             }
             lua_settop(L, top);
         }
         sr_reader_close(rd);
+        sr_idset_free(ids);
         free(path);
     }
+    sr_case_report_free(&rep);
+    sr_schema_free(gs);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);

@@ -10,6 +10,7 @@
 #include "lvalue.h"
 #include "reader.h"
 #include "util.h"
+#include "validate.h"
 #include "writer.h"
 
 #define DEFAULT_MEM_LIMIT (64u << 20)
@@ -130,6 +131,8 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
         sr_diag_set(d, st, mpath, 1, 1, NULL, "the manifest must be a mapping");
         goto cleanup;
     }
+    if ((st = sr_engine_load_schemas(e, man, rd, mpath, d)) != SR_OK)
+        goto cleanup;
     if ((st = manifest_string(rd, L, mpath, "name", 1, &e->name, d)) != SR_OK ||
         (st = manifest_string(rd, L, mpath, "version", 1, &e->version, d)) != SR_OK ||
         (st = manifest_string(rd, L, mpath, "status", 0, &e->status, d)) != SR_OK ||
@@ -298,6 +301,8 @@ void sr_engine_close(sr_engine_t *e)
     free(e->digest);
     free(e->case_schema);
     free(e->status);
+    free(e->root);
+    sr_schema_free(e->case_sch);
     free(e);
 }
 
