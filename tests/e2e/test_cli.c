@@ -151,7 +151,7 @@ static const char *const mixed_records[] = {
     "{\"id\":\"M-1\",\"ruleset\":",
     "{\"id\":null,\"error\":{\"message\":\"expected a case (a mapping with an 'id'), found a list of 2 items\",\"path\":null,\"line\":5,\"column\":1}}",
     "{\"id\":\"M-3\",\"error\":{\"message\":\"duplicate key 'karnofsky'\",\"path\":\"patient.karnofsky\",\"line\":11,\"column\":3}}",
-    "{\"id\":\"M-4\",\"error\":{\"message\":\"did not find expected ',' or ']' (while parsing a flow sequence that starts at line 14, column 26)\",\"path\":null,\"line\":15,\"column\":1}}",
+    "{\"id\":\"M-4\",\"error\":{\"message\":\"did not find expected ',' or ']' (while parsing a flow sequence that starts at line 14, column 28)\",\"path\":null,\"line\":15,\"column\":1}}",
     "{\"id\":\"M-5\",\"ruleset\":",
     "{\"id\":null,\"error\":{\"message\":\"missing required field 'id'\",\"path\":\"id\",\"line\":19,\"column\":1}}",
     "{\"id\":\"M-7\",\"ruleset\":",
@@ -172,7 +172,7 @@ Test(cli, mixed_valid_and_broken_cases_one_record_each_in_order)
                      "tests/data/mixed.yaml:5:1: error: expected a case (a mapping with an 'id'), found a list of 2 items\n"
                      "tests/data/mixed.yaml:11:3: error: patient.karnofsky: duplicate key 'karnofsky'\n"
                      "tests/data/mixed.yaml:15:1: error: did not find expected ',' or ']' (while parsing a flow "
-                     "sequence that starts at line 14, column 26)\n"
+                     "sequence that starts at line 14, column 28)\n"
                      "tests/data/mixed.yaml:19:1: error: id: missing required field 'id'\n");
     run_free(&r);
 }
