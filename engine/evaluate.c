@@ -36,7 +36,7 @@ sr_status_t sr_engine_eval_top(sr_engine_t *e, sr_diag_t *d)
     int c = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->evaluate_ref);
     lua_pushvalue(L, c);
-    sr_status_t st = sr_sandbox_pcall(L, 1, 1, d);
+    sr_status_t st = sr_sandbox_run(&e->sb, 1, 1, d);
     if (st != SR_OK) {
         lua_pop(L, 1); /* the case */
         return st;
@@ -46,6 +46,10 @@ sr_status_t sr_engine_eval_top(sr_engine_t *e, sr_diag_t *d)
                     "evaluate returned a %s, not a result table", sr_lv_typename(L, -1));
         lua_pop(L, 2);
         return SR_ERR_RULE;
+    }
+    if ((st = sr_sandbox_check_result(&e->sb, -1, d)) != SR_OK) {
+        lua_pop(L, 2);
+        return st;
     }
     lua_getfield(L, c, "id");
     lua_setfield(L, -2, "id");
@@ -109,6 +113,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
         sr_writer_free(w);
         return st;
     }
+    e->sb.log_out = diag_out; /* the rules' log() goes with the diagnostics */
     int top = lua_gettop(L);
     for (;;) {
         sr_status_t rs = sr_reader_next(rd, L, &cd);
@@ -134,6 +139,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
                 if (rs != SR_OK && !cd.file) {
                     free(cd.file);
                     cd.file = sr_strdup(sr_reader_name(rd));
+                    cd.line = sr_reader_doc_line(rd);
                 }
                 if (rs == SR_OK && rep.warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep.warnings) != SR_OK) {
                     rs = SR_ERR_NOMEM;
@@ -159,7 +165,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
             lua_settop(L, top);
         }
         if (rs != SR_OK) {
-            if (rs == SR_ERR_RULE && cd.file && cd.line > 0 && strcmp(cd.file, sr_reader_name(rd)) != 0) {
+            if ((rs == SR_ERR_RULE || rs == SR_ERR_LIMIT) && cd.file && cd.line > 0 && strcmp(cd.file, sr_reader_name(rd)) != 0) {
                 /* a rule failed: keep the rule's position in the message,
                  * and point the record at the case */
                 char *msg = sr_asprintf("rule error: %s:%d: %s", cd.file, cd.line, cd.message ? cd.message : "");

@@ -13,8 +13,6 @@
 #include "validate.h"
 #include "writer.h"
 
-#define DEFAULT_MEM_LIMIT (64u << 20)
-
 /* Position of a manifest field, for messages. */
 static void manifest_pos(sr_reader_t *rd, const char *key, int *line, int *col)
 {
@@ -82,9 +80,10 @@ static sr_status_t load_prelude(sr_engine_t *e, sr_diag_t *d)
 }
 
 /* Calls P.<fn>(args...) with the given number of arguments already pushed
- * above P's copy. */
-static sr_status_t call_p(lua_State *L, int p_idx, const char *fn, int nargs, int nres, sr_diag_t *d)
+ * above P's copy, under the sandbox's limits. */
+static sr_status_t call_p(sr_sandbox_t *sb, int p_idx, const char *fn, int nargs, int nres, sr_diag_t *d)
 {
+    lua_State *L = sb->L;
     lua_getfield(L, p_idx, fn);
     if (!lua_isfunction(L, -1)) {
         lua_pop(L, 1 + nargs);
@@ -92,7 +91,7 @@ static sr_status_t call_p(lua_State *L, int p_idx, const char *fn, int nargs, in
         return SR_ERR_RULE;
     }
     lua_insert(L, -1 - nargs);
-    return sr_sandbox_pcall(L, nargs, nres, d);
+    return sr_sandbox_run(sb, nargs, nres, d);
 }
 
 static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
@@ -172,7 +171,7 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
     lua_pushvalue(L, p);
     e->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     sr_sandbox_push_env(&e->sb);
-    if ((st = call_p(L, p, "install", 1, 0, d)) != SR_OK)
+    if ((st = call_p(&e->sb, p, "install", 1, 0, d)) != SR_OK)
         goto cleanup;
 
     for (lua_Integer i = 1; i <= nfiles; i++) {
@@ -209,10 +208,12 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
         lua_pop(L, 1); /* the file name */
         if ((st = sr_sandbox_load(&e->sb, text, tlen, chunk, 0, d)) != SR_OK)
             goto cleanup;
-        if ((st = sr_sandbox_pcall(L, 0, 0, d)) != SR_OK)
+        if ((st = sr_sandbox_run(&e->sb, 0, 0, d)) != SR_OK)
             goto cleanup;
     }
-    if ((st = call_p(L, p, "finish", 0, 0, d)) != SR_OK)
+    if ((st = call_p(&e->sb, p, "finish", 0, 0, d)) != SR_OK)
+        goto cleanup;
+    if ((st = sr_sandbox_freeze(&e->sb, d)) != SR_OK) /* rules are pure: nothing they defined can change */
         goto cleanup;
 
     lua_getfield(L, p, "evaluate");
@@ -279,7 +280,7 @@ sr_status_t sr_engine_open(sr_engine_t **out, const char *rules_dir, sr_diag_t *
         return SR_ERR_NOMEM;
     }
     e->prelude_ref = e->evaluate_ref = e->ruleset_ref = LUA_NOREF;
-    sr_status_t st = sr_sandbox_init(&e->sb, DEFAULT_MEM_LIMIT, d);
+    sr_status_t st = sr_sandbox_init(&e->sb, 0, d);
     if (st == SR_OK)
         st = open_ruleset(e, rules_dir, d);
     if (st != SR_OK) {
