@@ -2342,6 +2342,37 @@ static const prop_t *find_prop(const node_t *n, const char *k, size_t kn)
     return NULL;
 }
 
+/* The schema a property applies, following a bare $ref. */
+static const node_t *resolved(const node_t *n)
+{
+    for (int i = 0; n && n->ref_to && i < 8; i++)
+        n = n->ref_to;
+    return n;
+}
+
+/* A field put one level too high ("karnofsky" at the top of a case):
+ * suggests "patient.karnofsky" when a mapping below holds that name. */
+static int suggest_deeper(sr_buf_t *b, const node_t *n, const char *k, size_t kn)
+{
+    for (size_t i = 0; i < n->n_props; i++) {
+        const prop_t *p = n->by_order[i];
+        const node_t *sub = resolved(p->schema);
+        if (!sub || !sub->n_props)
+            continue;
+        const prop_t *q = find_prop(sub, k, kn);
+        if (q && q->schema) {
+            sr_buf_puts(b, " (did you mean ");
+            sr_buf_puts(b, "'");
+            put_escaped(b, p->name, p->len, SHOW_STRING);
+            sr_buf_puts(b, ".");
+            put_escaped(b, q->name, q->len, SHOW_STRING);
+            sr_buf_puts(b, "'?)");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void fail_unknown(vctx_t *c, const node_t *n, const char *k, size_t kn)
 {
     if (quiet(c))
@@ -2359,7 +2390,7 @@ static void fail_unknown(vctx_t *c, const node_t *n, const char *k, size_t kn)
             nc++;
         }
     }
-    if (!put_suggestion(b, k, kn, cand, nc)) {
+    if (!put_suggestion(b, k, kn, cand, nc) && !suggest_deeper(b, n, k, kn)) {
         if (nc == 0) {
             sr_buf_puts(b, " (no fields are allowed here)");
         } else {
