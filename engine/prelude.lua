@@ -1114,7 +1114,8 @@ end
 
 -- The writer orders every map's keys by their place here (others follow, sorted bytewise).
 P.key_order = {
-  "id", "ruleset", "name", "version", "digest", "error", "message", "path", "line", "column",
+  "id", "ruleset", "name", "version", "digest", "error", "errors", "warnings",
+  "message", "path", "line", "column",
   -- SPEC section 5, in order
   "frankel", "grade", "deficit",
   "sins", "level", "total", "min", "max", "category",

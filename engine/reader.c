@@ -570,6 +570,11 @@ static int yaml_read(void *data, unsigned char *buffer, size_t size, size_t *siz
 
 static void parser_start(sr_reader_t *r, size_t at)
 {
+    /* A UTF-8 byte order mark: with the encoding set, libyaml would count it
+     * as a column, so that "id: x" on the first line and "x: 1" on the next
+     * are no longer in the same mapping. */
+    if (at == 0 && input_at(r, 0) == 0xEF && input_at(r, 1) == 0xBB && input_at(r, 2) == 0xBF)
+        at = 3;
     if (r->parser_live)
         yaml_parser_delete(&r->parser);
     yaml_parser_initialize(&r->parser);
@@ -771,9 +776,18 @@ static sr_status_t yaml_next(sr_reader_t *r)
             if (implicit_start && r->nnodes == 0 && r->nframes == 0)
                 r->doc_line = mark_line(r, r->event.start_mark); /* no "---": the first node */
             int end = yaml_event(r, &r->event);
+            size_t ev_end = r->parser_base + r->event.end_mark.index;
             event_drop(r);
             if (end)
                 break;
+            if (r->failed && r->d->status == SR_ERR_LIMIT) {
+                /* Stop reading a document built to exhaust the parser
+                 * (libyaml takes quadratic time over deep nesting): go on
+                 * at the next "---" line. */
+                yaml_recover(r, ev_end);
+                lua_settop(L, top);
+                return r->d->status;
+            }
         }
         if (r->failed) {
             lua_settop(L, top);

@@ -914,6 +914,8 @@ sr_status_t sr_sandbox_load(sr_sandbox_t *sb, const char *text, size_t len, cons
         lua_pop(L, 1);
         if (rc != LUA_ERRMEM)
             sr_diag_split_lua(d);
+        if (!d->file && chunkname && chunkname[0] == '@') /* "attempt to load a binary chunk" has no position */
+            d->file = sr_strdup(chunkname + 1);
         return d->status;
     }
     sr_status_t st = check_bytecode(L, d);
@@ -932,14 +934,40 @@ sr_status_t sr_sandbox_load(sr_sandbox_t *sb, const char *text, size_t len, cons
 
 /* ---- protected calls ---- */
 
+/* Does msg start with a "file:line: " position? */
+static int has_position(const char *msg)
+{
+    const char *c = strchr(msg, ':');
+    while (c && !memchr(msg, '\n', (size_t)(c - msg))) {
+        const char *q = c + 1;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q > c + 1 && q[0] == ':' && q[1] == ' ')
+            return 1;
+        c = strchr(c + 1, ':');
+    }
+    return 0;
+}
+
 /* Message handler: adds a traceback to string errors and names other
- * error objects without calling their metamethods. */
+ * error objects without calling their metamethods. An error raised inside a
+ * C function with no position ("C stack overflow", a library function called
+ * through a capped wrapper) gets the position of the rule that called it. */
 static int msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL || lua_type(L, 1) != LUA_TSTRING) {
         luaL_where(L, 2); /* only error() raises other objects: where it was called */
         msg = lua_pushfstring(L, "%s(error object is a %s value)", lua_tostring(L, -1), luaL_typename(L, 1));
+    } else if (!has_position(msg)) {
+        lua_Debug ar;
+        for (int level = 1; level < 32 && lua_getstack(L, level, &ar); level++) {
+            if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+                if (strcmp(ar.source, PRELUDE_SOURCE) != 0) /* the prelude places its own messages */
+                    msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+                break;
+            }
+        }
     }
     luaL_traceback(L, L, msg, 1);
     return 1;

@@ -1,0 +1,3 @@
+-- hostile: reads the forbidden global 'package'
+-- expect: load {dir}/hostile.lua:3: error: undefined global 'package'
+local x = package
