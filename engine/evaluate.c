@@ -115,10 +115,12 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
     }
     e->sb.log_out = diag_out; /* the rules' log() goes with the diagnostics */
     int top = lua_gettop(L);
+    size_t documents = 0;
     for (;;) {
         sr_status_t rs = sr_reader_next(rd, L, &cd);
         if (rs == SR_DONE)
             break;
+        documents++;
         int invalid = 0; /* the case failed validation: its problems are in rep */
         if (rs == SR_OK) {
             /* every case is validated before any rule sees it */
@@ -210,6 +212,8 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
             sr_writer_clear(w);
         }
     }
+    if (documents == 0 && diag_out) /* an empty input is likely a mistake: say so */
+        fprintf(diag_out, "%s: warning: no case in this file\n", sr_reader_name(rd));
     {
         size_t len;
         const char *data = sr_writer_data(w, &len);

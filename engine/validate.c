@@ -293,7 +293,9 @@ static void add(checks_t *k, sr_verrors_t *e, const sr_pathseg_t *p, size_t n, c
 
 static void check_id(lua_State *L, int c, checks_t *k)
 {
-    if (!k->ids || lua_getfield(L, c, "id") != LUA_TSTRING) {
+    if (!k->ids)
+        return;
+    if (lua_getfield(L, c, "id") != LUA_TSTRING) {
         lua_pop(L, 1);
         return;
     }

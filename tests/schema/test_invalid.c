@@ -4,8 +4,9 @@
  *
  * Besides the exact text: an invalid file yields at least one error record,
  * and the first one's error (message, path, line, column) is the first error
- * line printed; a file named warn-* is a valid case with a warning, which is
- * evaluated (no error record) and carries the warning in its result. */
+ * line printed; a file named warn-* holds valid cases with a warning: they
+ * are evaluated (no error record) and carry the warning in their result (or
+ * it is an empty file, which draws a warning and gives no record). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -103,8 +104,8 @@ Test(invalid, every_bad_input_has_its_exact_diagnostics)
                   err);
         if (strncmp(name, "warn-", 5) == 0) {
             cr_expect_eq(stats.failed, 0, "%s: a warning must not stop the case", name);
-            cr_expect(strstr(out, "\"warnings\":[{\"message\":") != NULL, "%s: no warnings in the result: %s",
-                      name, out);
+            cr_expect(stats.cases == 0 || strstr(out, "\"warnings\":[{\"message\":") != NULL,
+                      "%s: no warnings in the result: %s", name, out);
         } else {
             cr_expect(stats.failed >= 1, "%s: no case failed", name);
             /* the first error record's error is the first error line printed */

@@ -679,6 +679,22 @@ Test(schema, case_checks_beyond_the_schema)
     got = check_cases(s, "id: d\nspine: {metastatic_levels: [T1], lesions: [{level: T13}]}\n");
     cr_expect(strstr(got, "spine.lesions[0].level: expected one of C1") && !strstr(got, "listed in"), "%s", got);
     free(got);
+    /* without an id set, no duplicate check, and the other checks still run */
+    sr_reader_t *rd = NULL;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    const char *two = "id: e\nspine: {metastatic_levels: [T1], lesions: [{level: T2}]}\n";
+    cr_assert_eq(sr_reader_open_mem(&rd, "c.yaml", two, strlen(two), SR_IN_YAML, NULL, &d), SR_OK);
+    cr_assert_eq(sr_reader_next(rd, L, &d), SR_OK);
+    sr_case_report_t rep;
+    sr_case_report_init(&rep);
+    cr_expect_eq(sr_case_validate(s, L, -1, rd, NULL, 0, NULL, &rep), SR_ERR_SCHEMA);
+    cr_expect_eq(rep.errors.n, 1);
+    cr_expect_eq(lua_gettop(L), 1, "the stack is as it was");
+    sr_case_report_free(&rep);
+    lua_pop(L, 1);
+    sr_reader_close(rd);
+    sr_diag_free(&d);
     got = check_cases(s, "42\n");
     cr_expect_str_eq(got, "c.yaml:1:1: error: expected a case (a mapping with an 'id'), found integer 42\n");
     free(got);
