@@ -228,8 +228,103 @@ static size_t check_golden(sr_engine_t *e, const sr_schema_t *gs, sr_reader_t *r
     return vs == SR_OK ? 0 : sr_verrors_count(&rep->errors) ? sr_verrors_count(&rep->errors) : 1;
 }
 
+/* Pushes a deep copy of the value at idx (metatables kept: arrays stay
+ * arrays). Cases are trees of at most 64 levels. [-0, +1] */
+static void push_copy(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx) || depth > 100 || !lua_checkstack(L, 4)) {
+        lua_pushvalue(L, idx);
+        return;
+    }
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        push_copy(L, -1, depth + 1);
+        lua_remove(L, -2);    /* the original value */
+        lua_pushvalue(L, -2); /* key copy key */
+        lua_insert(L, -2);    /* key key copy */
+        lua_rawset(L, -4);
+    }
+    if (lua_getmetatable(L, idx))
+        lua_setmetatable(L, -2);
+}
+
+/* Records one evaluated golden case in the table at runs, for the second,
+ * shuffled pass: {label, case = a copy as evaluated, result = JSON}. */
+static void record_run(lua_State *L, int runs, const char *label, int case_copy, int result, int passed)
+{
+    char *json = sr_writer_to_json(L, result);
+    lua_createtable(L, 0, 4);
+    lua_pushboolean(L, passed);
+    lua_setfield(L, -2, "passed");
+    lua_pushstring(L, label);
+    lua_setfield(L, -2, "label");
+    lua_pushvalue(L, case_copy);
+    lua_setfield(L, -2, "case");
+    lua_pushstring(L, json ? json : "");
+    lua_setfield(L, -2, "result");
+    lua_rawseti(L, runs, (lua_Integer)lua_rawlen(L, runs) + 1);
+    free(json);
+}
+
+/* Evaluates every recorded golden case again, in a shuffled order (fixed
+ * seed: a failure can be reproduced), and reports each result that differs
+ * from the first pass: rules must keep no state from one case to the next. */
+static void shuffled_pass(sr_engine_t *e, int runs, FILE *out, sr_golden_stats_t *stats)
+{
+    lua_State *L = e->sb.L;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, runs);
+    lua_Integer *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    if (!order)
+        return;
+    for (lua_Integer i = 0; i < n; i++)
+        order[i] = i + 1;
+    unsigned long long x = 0x9E3779B97F4A7C15ULL; /* xorshift64 */
+    for (lua_Integer i = n - 1; i > 0; i--) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        lua_Integer j = (lua_Integer)(x % (unsigned long long)(i + 1));
+        lua_Integer t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    int top = lua_gettop(L);
+    for (lua_Integer k = 0; k < n; k++) {
+        lua_rawgeti(L, runs, order[k]);
+        int run = lua_gettop(L);
+        lua_getfield(L, run, "case");
+        push_copy(L, -1, 0);
+        lua_remove(L, -2);
+        sr_diag_t d;
+        sr_diag_init(&d);
+        char *json = NULL;
+        int same = 0;
+        if (sr_engine_eval_top(e, &d) == SR_OK) {
+            json = sr_writer_to_json(L, -1);
+            lua_getfield(L, run, "result");
+            same = json && strcmp(json, lua_tostring(L, -1)) == 0;
+        }
+        if (!same) {
+            if (lua_getfield(L, run, "passed") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+                stats->passed--; /* it passed the first time only */
+                stats->failed++;
+            }
+            lua_getfield(L, run, "label");
+            fprintf(out, "FAIL %s\n    the result differs when the golden cases run in another order"
+                         " (rules must keep no state from one case to the next)%s%s\n",
+                    lua_tostring(L, -1), d.message ? ": " : "", d.message ? d.message : "");
+        }
+        free(json);
+        sr_diag_free(&d);
+        lua_settop(L, top);
+    }
+    free(order);
+}
+
 static void run_one(sr_engine_t *e, const sr_schema_t *gs, sr_reader_t *rd, const char *file, FILE *out,
-                    sr_golden_stats_t *stats, sr_idset_t *ids, sr_case_report_t *rep)
+                    sr_golden_stats_t *stats, sr_idset_t *ids, sr_case_report_t *rep, int runs)
 {
     lua_State *L = e->sb.L;
     int doc = lua_gettop(L);
@@ -249,14 +344,16 @@ static void run_one(sr_engine_t *e, const sr_schema_t *gs, sr_reader_t *rd, cons
         sr_buf_puts(&c.report, "    the golden case needs a 'case' and an 'expect' mapping\n");
         c.differences++;
     } else {
+        sr_strip_nulls(L, doc + 1);
+        push_copy(L, doc + 1, 0); /* kept for the shuffled pass */
         lua_pushvalue(L, doc + 1); /* the case */
-        sr_strip_nulls(L, -1);
         if (sr_engine_eval_top(e, &d) != SR_OK) {
             sr_buf_printf(&c.report, "    evaluation failed: %s%s%d: %s\n", d.file ? d.file : "",
                           d.file ? ":" : "", d.line, d.message ? d.message : "");
             c.differences++;
         } else {
             compare(&c, "", doc + 2, lua_gettop(L));
+            record_run(L, runs, label ? label : name, doc + 3, lua_gettop(L), c.differences == 0);
         }
     }
     if (c.differences) {
@@ -289,6 +386,8 @@ sr_status_t sr_golden_verify(sr_engine_t *e, const char *rules_dir, FILE *out, s
         st = sr_load_schema_at(&gs, L, e->root, "golden.schema.yaml", d);
     sr_case_report_t rep;
     sr_case_report_init(&rep);
+    lua_newtable(L); /* every evaluated case, for the shuffled pass */
+    int runs = lua_gettop(L);
     int top = lua_gettop(L);
     for (size_t i = 0; st == SR_OK && i < n; i++) {
         char *path = sr_asprintf("%s/%s", gdir, names[i]);
@@ -317,7 +416,7 @@ sr_status_t sr_golden_verify(sr_engine_t *e, const char *rules_dir, FILE *out, s
                 stats->failed++;
                 fprintf(out, "FAIL %s:%d: a golden case must be a mapping\n", path, sr_reader_doc_line(rd));
             } else {
-                run_one(e, gs, rd, path, out, stats, ids, &rep);
+                run_one(e, gs, rd, path, out, stats, ids, &rep, runs);
             }
             lua_settop(L, top);
         }
@@ -325,6 +424,9 @@ sr_status_t sr_golden_verify(sr_engine_t *e, const char *rules_dir, FILE *out, s
         sr_idset_free(ids);
         free(path);
     }
+    if (st == SR_OK)
+        shuffled_pass(e, runs, out, stats);
+    lua_settop(L, runs - 1);
     sr_case_report_free(&rep);
     sr_schema_free(gs);
     for (size_t i = 0; i < n; i++)

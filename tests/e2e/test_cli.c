@@ -271,3 +271,150 @@ Test(cli, broken_rule_set_is_refused_with_its_position)
     system(cmd);
     run_free(&r);
 }
+
+/* ---- issue 5: hostile content changes nothing but the error ---- */
+
+/* Builds a copy of the shipped rule set in dir with extra.lua appended to
+ * its files (extra may be NULL), and golden/ replaced by golden (or kept
+ * when NULL). */
+static void make_ruleset(const char *dir, const char *extra, const char *golden)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cp -r '%s/rules/spine-metastasis-lung/1.0.0/.' '%s/'", SR_SOURCE_DIR, dir);
+    cr_assert_eq(system(cmd), 0);
+    char path[512];
+    if (extra) {
+        snprintf(path, sizeof path, "%s/extra.lua", dir);
+        FILE *f = fopen(path, "w");
+        fputs(extra, f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/manifest.yaml", dir);
+        f = fopen(path, "a");
+        fputs("  - extra.lua\n", f);
+        fclose(f);
+    }
+    if (golden) {
+        snprintf(cmd, sizeof cmd, "rm -f '%s'/golden/*.yaml", dir);
+        cr_assert_eq(system(cmd), 0);
+        snprintf(path, sizeof path, "%s/golden/cases.yaml", dir);
+        FILE *f = fopen(path, "w");
+        fputs(golden, f);
+        fclose(f);
+    }
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A result that depends on more than its case (here: a table's address)
+ * passes its expectation once, and is caught by the second, shuffled pass. */
+Test(cli, verify_runs_the_golden_cases_again_in_another_order)
+{
+    char dir[] = "/tmp/sr-e2e-order-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    make_ruleset(dir,
+                 "classification \"nondeterministic\" {\n"
+                 "  fr = \"x\", en = \"x\", source = \"test\", gives = \"class\",\n"
+                 "  input = function(case) return tostring({}) end,\n"
+                 "  row { function(v) return true end, class = \"any\", fr = \"x\", en = \"x\" },\n"
+                 "}\n",
+                 "name: first\ndescription: one\ncase: {id: G-1}\nexpect: {nondeterministic: {class: any}}\n"
+                 "---\n"
+                 "name: second\ndescription: two\ncase: {id: G-2}\nexpect: {nondeterministic: {class: any}}\n");
+    char args[256];
+    snprintf(args, sizeof args, "verify --rules '%s'", dir);
+    run_t r = run(args);
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    char *want = NULL;
+    cr_assert(asprintf(&want,
+                       "FAIL %s/golden/cases.yaml:1: first\n    the result differs when the golden cases run in "
+                       "another order (rules must keep no state from one case to the next)\n"
+                       "FAIL %s/golden/cases.yaml:5: second\n    the result differs when the golden cases run in "
+                       "another order (rules must keep no state from one case to the next)\n"
+                       "0 passed, 2 failed\n",
+                       dir, dir) > 0);
+    cr_assert_str_eq(r.out, want);
+    free(want);
+    run_free(&r);
+    remove_dir(dir);
+}
+
+/* Valid, invalid and hostile cases mixed, and a rule that fails on some of
+ * them: exactly one record per input case, in order; exit 1. */
+Test(cli, mixed_hostile_file_one_record_per_case_in_order)
+{
+    char dir[] = "/tmp/sr-e2e-mixed-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    make_ruleset(dir,
+                 "findings \"trap\" {\n"
+                 "  source = \"test\",\n"
+                 "  check \"x\" { fr = \"x\", en = \"x\", when = function(case)\n"
+                 "    if case.id == \"X-loop\" then while true do end end\n"
+                 "    if case.id == \"X-mem\" then local s = 'x' while true do s = s .. s end end\n"
+                 "    if case.id == \"X-pcall\" then pcall(function() while true do end end) end\n"
+                 "    return false\n"
+                 "  end },\n"
+                 "}\n",
+                 NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cases.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("id: X-ok-1\n"
+          "---\n"
+          "id: X-loop\n"
+          "---\n"
+          "id: X-laughs\n"
+          "a: &a [lol, lol]\n"
+          "b: [*a, *a]\n"
+          "---\n"
+          "id: X-mem\n"
+          "---\n"
+          "id: X-deep\n"
+          "spine: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+          "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n"
+          "---\n"
+          "id: X-pcall\n"
+          "---\n"
+          "id: X-nul\n"
+          "note: \"a\\0b\"\n"
+          "---\n"
+          "id: X-ok-2\n"
+          "patient: {karnofsky: 90}\n"
+          "---\n"
+          "id: X-bad\n"
+          "patient: {karnofsky: [}\n"
+          "---\n"
+          "id: X-ok-3\n",
+          f);
+    fclose(f);
+    char args[1200];
+    snprintf(args, sizeof args, "eval --rules '%s' '%s'", dir, path);
+    run_t r = run(args);
+    cr_assert_eq(r.status, 1, "%s", r.err);
+    static const char *const ids[] = {"X-ok-1", "X-loop", "X-laughs", "X-mem", "X-deep", "X-pcall",
+                                      "X-nul", "X-ok-2", "X-bad", "X-ok-3"};
+    static const int ok[] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+    cr_assert_eq(count_lines(r.out), 10, "%s", r.out);
+    for (int i = 0; i < 10; i++) {
+        char *l = line_at(r.out, i);
+        char want[128];
+        snprintf(want, sizeof want, "{\"id\":\"%s\",\"%s\":", ids[i], ok[i] ? "ruleset" : "error");
+        cr_assert(strncmp(l, want, strlen(want)) == 0, "record %d: %.300s\nexpected: %s", i, l, want);
+        free(l);
+    }
+    char *l = line_at(r.out, 1);
+    cr_assert(strstr(l, ": time limit of 1000 ms exceeded\""), "%s", l);
+    free(l);
+    l = line_at(r.out, 3);
+    cr_assert(strstr(l, ": memory limit of 64 MiB exceeded\""), "%s", l);
+    free(l);
+    l = line_at(r.out, 5);
+    cr_assert(strstr(l, ": time limit of 1000 ms exceeded\""), "%s", l);
+    free(l);
+    run_free(&r);
+    remove_dir(dir);
+}
