@@ -1036,7 +1036,7 @@ static int get_count(comp_t *c, int idx, long long *out)
         return -1;
     }
     num_t n = num_from(c->L, idx);
-    long long v = n.is_int ? (long long)n.i : (n.f > 9e18 ? (long long)9e18 : (long long)n.f);
+    long long v = n.is_int ? (long long)n.i : n.f < 0 ? -1 : n.f > 9e18 ? (long long)9e18 : (long long)n.f;
     if (v < 0) {
         comp_expected(c, idx, "a non-negative integer");
         return -1;

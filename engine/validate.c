@@ -285,8 +285,10 @@ static void add(checks_t *k, sr_verrors_t *e, const sr_pathseg_t *p, size_t n, c
         k->oom = 1;
         return;
     }
-    memcpy(all, k->prefix, k->nprefix * sizeof *all);
-    memcpy(all + k->nprefix, p, n * sizeof *all);
+    if (k->nprefix)
+        memcpy(all, k->prefix, k->nprefix * sizeof *all);
+    if (n)
+        memcpy(all + k->nprefix, p, n * sizeof *all);
     if (!msg || sr_verrors_add(e, k->rd, all, k->nprefix + n, 0, "%s", msg) != 0)
         k->oom = 1;
 }
@@ -303,7 +305,8 @@ static void check_id(lua_State *L, int c, checks_t *k)
     const char *id = lua_tolstring(L, -1, &n);
     sr_pathseg_t seg = {"id", 2, 0};
     sr_pathseg_t where[MAX_PREFIX + 1];
-    memcpy(where, k->prefix, k->nprefix * sizeof *where);
+    if (k->nprefix)
+        memcpy(where, k->prefix, k->nprefix * sizeof *where);
     where[k->nprefix] = seg;
     int line = 0, col = 0, first = 0;
     if (k->rd && sr_reader_locate(k->rd, where, k->nprefix + 1, 0, &line, &col) < 0)
