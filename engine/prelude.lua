@@ -151,6 +151,16 @@ end
 
 local DEPENDS = {}   -- accessor function -> name of the result it reads (checked by finish)
 
+-- How each accessor and condition built by the vocabulary reads ({ op = "is", <its
+-- arguments> }), for P.describe: `spinerules diff` compares rule sets through it, and a
+-- function written in a rule file (no entry here) is described as such. Weak keys: a
+-- condition built while a case is evaluated is not kept alive by this table.
+local DESC = setmetatable({}, { __mode = "k" })
+local function described(fn, op, ...)
+  DESC[fn] = { op = op, ... }
+  return fn
+end
+
 -- read(accessor, subject, case, results): the value (or nil, or a bounded value) and its note.
 local function read(accessor, subject, case, results)
   if type(accessor) == "string" then
@@ -171,7 +181,7 @@ local function result(path)
     return v
   end
   DEPENDS[fn] = { name = first, pos = where() }
-  return fn
+  return described(fn, "result", path)
 end
 
 -- the value of an accessor, for use inside a rule file's own functions.
@@ -194,29 +204,35 @@ local function condition(accessor, test)
 end
 
 local function is(accessor, wanted)
-  return condition(accessor, function(v) return v == wanted end)
+  return described(condition(accessor, function(v) return v == wanted end), "is", accessor, wanted)
 end
 
 local function is_one_of(accessor, list)
-  return condition(accessor, function(v)
+  return described(condition(accessor, function(v)
     for _, w in ipairs(list) do if v == w then return true end end
     return false
-  end)
+  end), "is_one_of", accessor, list)
 end
 
 local function is_true(accessor) return is(accessor, true) end
-local function is_below(accessor, n) return condition(accessor, function(v) return v < n end) end
-local function is_at_most(accessor, n) return condition(accessor, function(v) return v <= n end) end
-local function is_at_least(accessor, n) return condition(accessor, function(v) return v >= n end) end
+local function is_below(accessor, n)
+  return described(condition(accessor, function(v) return v < n end), "<", accessor, n)
+end
+local function is_at_most(accessor, n)
+  return described(condition(accessor, function(v) return v <= n end), "<=", accessor, n)
+end
+local function is_at_least(accessor, n)
+  return described(condition(accessor, function(v) return v >= n end), ">=", accessor, n)
+end
 
 -- includes_any("tumor.metastatic_sites", {"liver", "lung"}): does the list hold any of them?
 local function includes_any(accessor, wanted)
-  return condition(accessor, function(list)
+  return described(condition(accessor, function(list)
     for _, v in ipairs(list) do
       for _, w in ipairs(wanted) do if v == w then return true end end
     end
     return false
-  end)
+  end), "includes_any", accessor, wanted)
 end
 
 local function call_condition(cond, subject, case, results)
@@ -228,50 +244,50 @@ end
 
 local function any_of(...)
   local conds = { ... }
-  return function(subject, case, results)
+  return described(function(subject, case, results)
     local values = {}
     for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
     return tri_or(values)
-  end
+  end, "any_of", conds)
 end
 
 local function all_of(...)
   local conds = { ... }
-  return function(subject, case, results)
+  return described(function(subject, case, results)
     local values = {}
     for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
     return tri_and(values)
-  end
+  end, "all_of", conds)
 end
 
 local function negate(cond)
-  return function(subject, case, results)
+  return described(function(subject, case, results)
     return tri_not(call_condition(cond, subject, case, results))
-  end
+  end, "not", cond)
 end
 
 -- for_any(list, cond): true when cond is true for some element of the list, false when it is
 -- false for every element, unknown otherwise; an absent or empty list is unknown (nothing
 -- was assessed, which is not the same as "assessed and found absent").
 local function for_any(list_accessor, cond)
-  return function(subject, case, results)
+  return described(function(subject, case, results)
     local list = read(list_accessor, subject, case, results)
     if type(list) ~= "table" or #list == 0 then return UNKNOWN end
     local values = {}
     for i, element in ipairs(list) do values[i] = call_condition(cond, element, case, results) end
     return tri_or(values)
-  end
+  end, "for_any", list_accessor, cond)
 end
 
 -- score_at_least(n): for one score result (e.g. one SINS): true when its min >= n, false when
 -- its max < n, unknown when the range straddles n.
 local function score_at_least(n)
-  return function(score)
+  return described(function(score)
     if type(score) ~= "table" or type(score.min) ~= "number" then return UNKNOWN end
     if score.min >= n then return true end
     if score.max < n then return false end
     return UNKNOWN
-  end
+  end, "score_at_least", n)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -337,7 +353,7 @@ end
 local function in_levels(accessor, spec)
   local ok, m = pcall(levels, spec)
   if not ok then error(m, 2) end
-  return condition(accessor, m.test)
+  return described(condition(accessor, m.test), "in_levels", accessor, spec)
 end
 
 local function one_of(list)
@@ -724,7 +740,7 @@ local function any_contraindication(kind)
     return tri_or(values)
   end
   DEPENDS[fn] = { name = "contraindications", pos = where() }
-  return fn
+  return described(fn, "any_contraindication", kind)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -749,7 +765,7 @@ local function band_of(score_name, band_name)
     return s and s[band_name] or nil
   end
   DEPENDS[fn] = { name = score_name, pos = where() }
-  return fn
+  return described(fn, "band_of", score_name, band_name)
 end
 
 -- band_is("tokuhashi", "surgery", "recommended"): true/false; unknown when the band is
@@ -764,7 +780,7 @@ local function band_is(score_name, band_name, wanted)
     return false
   end
   DEPENDS[fn] = DEPENDS[acc]
-  return fn
+  return described(fn, "band_is", score_name, band_name, wanted)
 end
 
 -- decision "recommendation" { source, step {...}, step {...} }
@@ -885,7 +901,7 @@ local function status_of(list_name, id)
     return UNKNOWN
   end
   DEPENDS[fn] = { name = list_name, pos = where() }
-  return fn
+  return described(fn, "status_of", list_name, id)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -1110,6 +1126,157 @@ function P.evaluate(case)
     results[o.name] = o.compute(case, results)
   end
   return results
+end
+
+---------------------------------------------------------------------------------------------
+-- P.describe(): the rule set's structure as plain data, for tools (`spinerules diff` compares
+-- two versions through it). No functions and no cycles: a condition becomes a sentence
+-- ("patient.karnofsky <= 40"), a row condition its label, a band its limits; `pos` says where
+-- each element is defined ("file:line"). Shape, in the order the outputs are computed:
+--   { api_level, outputs = [ { name, kind, pos, ... } ] } with, by kind,
+--   score:             fr, en, source, each, key, min, max,
+--                      items = [ { name, fr, en, source, pos, input, min, max,
+--                                  rows = [ { when, points, fr, en, source, pos } ] } ],
+--                      bands = [ { name, source, pos,
+--                                  list = [ { id, from, to, limits, fr, en, source, pos } ] } ]
+--   classification:    fr, en, source, input, value_key, gives, unknown,
+--                      rows = [ { when, class, fr, en, source, pos } ]
+--   contraindications: entries = [ { id, kind, when, relative_when, fr, en, source, pos } ]
+--   decision:          source, steps = [ { number, id, when, gives, fr, en, source, pos } ]
+--   findings:          source, list, statuses = { yes, no, unknown },
+--                      checks = [ { id, when, each, key, fr, en, source, pos } ]
+--   risk:              fr, en, source, base_percent, raised_percent, raised_when, raised_fr,
+--                      raised_en, factors = [ { id, when, each, key, fr, en, source, pos } ]
+-- A band's `from`/`to` are absent on an open side; `limits` reads "6-9", ">= 10" or "<= 5".
+---------------------------------------------------------------------------------------------
+
+local RULE_FUNCTION = "(a function of the rule file)"
+
+local function list_text(list)
+  local parts = {}
+  for i, v in ipairs(list) do parts[i] = tostring(v) end
+  return table.concat(parts, ", ")
+end
+
+-- how(fn): what an accessor or a condition reads, as a sentence (nil for no condition).
+local function how(fn)
+  if fn == nil then return nil end
+  if type(fn) == "string" then return fn end
+  local d = DESC[fn]
+  if not d then return RULE_FUNCTION end
+  local op = d.op
+  if op == "result" then return "result " .. d[1] end
+  if op == "is" then return how(d[1]) .. " is " .. tostring(d[2]) end
+  if op == "is_one_of" then return how(d[1]) .. " is one of " .. list_text(d[2]) end
+  if op == "<" or op == "<=" or op == ">=" then return how(d[1]) .. " " .. op .. " " .. tostring(d[2]) end
+  if op == "includes_any" then return how(d[1]) .. " includes any of " .. list_text(d[2]) end
+  if op == "any_of" or op == "all_of" then
+    local parts = {}
+    for i, c in ipairs(d[1]) do parts[i] = how(c) or "always" end
+    return (op == "any_of" and "any of (" or "all of (") .. table.concat(parts, "; ") .. ")"
+  end
+  if op == "not" then return "not (" .. (how(d[1]) or "always") .. ")" end
+  if op == "for_any" then return "for any of " .. how(d[1]) .. ": " .. (how(d[2]) or "always") end
+  if op == "score_at_least" then return "score >= " .. tostring(d[1]) end
+  if op == "in_levels" then return how(d[1]) .. " in " .. tostring(d[2]) end
+  if op == "status_of" then return d[1] .. "." .. d[2] .. " is present" end
+  if op == "any_contraindication" then
+    return (d[1]:match("^[aeiou]") and "an " or "a ") .. d[1] .. " contraindication is present"
+  end
+  if op == "band_of" then return d[1] .. "." .. d[2] end
+  if op == "band_is" then return d[1] .. "." .. d[2] .. " is " .. d[3] end
+  return RULE_FUNCTION
+end
+
+-- row_when(matcher): the label of a row condition ("lung", ">= 3", "1-2", "T3-T10").
+local function row_when(m)
+  if m.label ~= nil then return tostring(m.label) end
+  if m.literal ~= nil then return tostring(m.literal) end
+  if m.list then return "one of " .. list_text(m.list) end
+  return RULE_FUNCTION
+end
+
+local function limits_text(lo, hi)
+  if lo == -INF and hi == INF then return "any" end
+  if lo == -INF then return "<= " .. hi end
+  if hi == INF then return ">= " .. lo end
+  if lo == hi then return tostring(lo) end
+  return lo .. "-" .. hi
+end
+
+local function pos_of(pos)
+  if pos then return at(pos) end
+  return nil
+end
+
+local function describe_checks(list)
+  local out = array()
+  for i, c in ipairs(list) do
+    out[i] = { id = c.id, when = how(c.when) or "always", each = how(c.each), key = c.key,
+               fr = c.fr, en = c.en, source = c.source, pos = pos_of(c.pos) }
+  end
+  return out
+end
+
+local function describe_output(o)
+  local d = { name = o.name, kind = o.kind, fr = o.fr, en = o.en, source = o.source, pos = pos_of(o.pos) }
+  if o.kind == "score" then
+    d.each, d.key, d.min, d.max = how(o.each), o.key, o.min, o.max
+    d.items, d.bands = array(), array()
+    for i, it in ipairs(o.items) do
+      local rows = array()
+      for j, r in ipairs(it.rows) do
+        rows[j] = { when = row_when(r.when), points = r.points, fr = r.fr, en = r.en,
+                    source = r.source, pos = pos_of(r.pos) }
+      end
+      d.items[i] = { name = it.name, fr = it.fr, en = it.en, source = it.source, pos = pos_of(it.pos),
+                     input = how(it.input), min = it.min, max = it.max, rows = rows }
+    end
+    for i, b in ipairs(o.bands) do
+      local list = array()
+      for j, x in ipairs(b.list) do
+        list[j] = { id = x.id, from = x.lo ~= -INF and x.lo or nil, to = x.hi ~= INF and x.hi or nil,
+                    limits = limits_text(x.lo, x.hi), fr = x.fr, en = x.en, source = x.source,
+                    pos = pos_of(x.pos) }
+      end
+      d.bands[i] = { name = b.name, source = b.source, pos = pos_of(b.pos), list = list }
+    end
+  elseif o.kind == "classification" then
+    d.input, d.value_key, d.gives, d.unknown = how(o.input), o.value_key, o.gives, o.unknown
+    d.rows = array()
+    for i, r in ipairs(o.rows) do
+      d.rows[i] = { when = row_when(r.when), class = r.attrs[o.gives], fr = r.fr, en = r.en,
+                    source = r.source, pos = pos_of(r.pos) }
+    end
+  elseif o.kind == "contraindications" then
+    d.entries = array()
+    for i, c in ipairs(o.entries) do
+      d.entries[i] = { id = c.id, kind = c.kind, when = how(c.when), relative_when = how(c.relative_when),
+                       fr = c.fr, en = c.en, source = c.source, pos = pos_of(c.pos) }
+    end
+  elseif o.kind == "decision" then
+    d.steps = array()
+    for i, s in ipairs(o.steps) do
+      d.steps[i] = { number = s.number, id = s.id, when = how(s.when), gives = how(s.gives),
+                     fr = s.fr, en = s.en, source = s.source, pos = pos_of(s.pos) }
+    end
+  elseif o.kind == "findings" then
+    d.list = o.list
+    d.statuses = { yes = o.words.yes or "present", no = o.words.no or "absent",
+                   unknown = o.words.unknown or "unknown" }
+    d.checks = describe_checks(o.checks)
+  elseif o.kind == "risk" then
+    d.base_percent, d.raised_percent = o.base, o.raised
+    d.raised_when, d.raised_fr, d.raised_en = how(o.raised_when), o.raised_fr, o.raised_en
+    d.factors = describe_checks(o.factors)
+  end
+  return d
+end
+
+function P.describe()
+  local out = array()
+  for i, o in ipairs(outputs) do out[i] = describe_output(o) end
+  return { api_level = P.api_level, outputs = out }
 end
 
 -- The writer orders every map's keys by their place here (others follow, sorted bytewise).
