@@ -52,9 +52,10 @@ void sr_diag_free(sr_diag_t *d);
 void sr_diag_print(const sr_diag_t *d, FILE *f);
 const char *sr_status_name(sr_status_t s);
 
-/* Input and output formats. */
-typedef enum { SR_IN_AUTO = 0, SR_IN_YAML, SR_IN_JSONL } sr_input_format_t;
-typedef enum { SR_OUT_JSONL = 0, SR_OUT_YAML } sr_output_format_t;
+/* Input and output formats. CSV input is one case per row (docs/csv.md);
+ * CSV output one row per case, HTML output one card per case of a page. */
+typedef enum { SR_IN_AUTO = 0, SR_IN_YAML, SR_IN_JSONL, SR_IN_CSV } sr_input_format_t;
+typedef enum { SR_OUT_JSONL = 0, SR_OUT_YAML, SR_OUT_CSV, SR_OUT_HTML } sr_output_format_t;
 
 typedef struct sr_engine sr_engine_t;
 
