@@ -1,14 +1,31 @@
-/* ruleset.c -- opens a rule set: reads its manifest, computes its digest,
- * loads the prelude and every rule file once into the sandbox. */
+/* ruleset.c -- opens a rule set: reads its manifest, checks that it lists
+ * exactly the rule files of its folder, computes its digest, loads the
+ * prelude and every rule file once into the sandbox; finds the rule sets
+ * installed under a rules/ folder.
+ *
+ * The digest (written into every result as ruleset.digest) is SHA-256 over
+ *   "spinerules-digest-v2" NUL
+ *   then, for the manifest and for each listed file in the manifest's order,
+ *   <name> NUL <decimal byte count> NUL <bytes>
+ * where the manifest's part is named "manifest.json" and its bytes are the
+ * canonical JSON of the parsed manifest (sr_canonical_json): comments, blank
+ * lines, quoting styles and key order in manifest.yaml do not change the
+ * digest, while any change of a value does. Rule files are hashed byte for
+ * byte (a comment moved in a rule file moves the lines that messages point
+ * at). docs/auditing.md shows how to recompute it independently. */
+#include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 #include "lvalue.h"
 #include "reader.h"
+#include "ruleset.h"
 #include "util.h"
 #include "validate.h"
 #include "writer.h"
@@ -49,6 +66,284 @@ static int digest_part(EVP_MD_CTX *md, const char *name, const char *data, size_
     int n = snprintf(head, sizeof head, "%zu", len);
     return EVP_DigestUpdate(md, name, strlen(name) + 1) && EVP_DigestUpdate(md, head, (size_t)n + 1) &&
            EVP_DigestUpdate(md, data, len);
+}
+
+/* ---- canonical JSON: the manifest's part of the digest ---- */
+
+typedef struct {
+    const char *s;
+    size_t len;
+} mkey_t;
+
+static int mkey_cmp(const void *a, const void *b)
+{
+    const mkey_t *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static void canon_string(sr_buf_t *b, const char *s, size_t n)
+{
+    sr_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                        : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            sr_buf_puts(b, esc);
+        else if (c < 0x20)
+            sr_buf_printf(b, "\\u%04x", c);
+        else
+            sr_buf_append(b, s + i, 1);
+    }
+    sr_buf_append(b, "\"", 1);
+}
+
+/* Appends the canonical JSON of the value at idx; 0 on success, -1 when it
+ * has no JSON form. [-0, +0] */
+static int canon_value(lua_State *L, int idx, sr_buf_t *b, int depth)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        sr_buf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
+        return 0;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        canon_string(b, s, n);
+        return 0;
+    }
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            sr_buf_printf(b, "%lld", (long long)lua_tointeger(L, idx));
+        } else {
+            double x = lua_tonumber(L, idx);
+            if (!isfinite(x))
+                return -1;
+            char tmp[40];
+            for (int prec = 1; prec <= 17; prec++) { /* the shortest form that reads back */
+                snprintf(tmp, sizeof tmp, "%.*g", prec, x);
+                if (strtod(tmp, NULL) == x)
+                    break;
+            }
+            sr_buf_puts(b, tmp);
+        }
+        return 0;
+    case LUA_TLIGHTUSERDATA:
+        if (!sr_lv_isnull(L, idx))
+            return -1;
+        sr_buf_puts(b, "null");
+        return 0;
+    case LUA_TTABLE:
+        break;
+    default:
+        return -1;
+    }
+    if (depth >= 64 || !lua_checkstack(L, 4))
+        return -1;
+    if (sr_lv_isarray(L, idx)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        sr_buf_append(b, "[", 1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (i > 1)
+                sr_buf_append(b, ",", 1);
+            lua_rawgeti(L, idx, i);
+            int rc = canon_value(L, -1, b, depth + 1);
+            lua_pop(L, 1);
+            if (rc)
+                return -1;
+        }
+        sr_buf_append(b, "]", 1);
+        return 0;
+    }
+    size_t nkeys = 0, cap = 0;
+    mkey_t *keys = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1); /* the value */
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            free(keys);
+            return -1;
+        }
+        if (nkeys == cap) {
+            mkey_t *k = realloc(keys, (cap = cap ? 2 * cap : 8) * sizeof *keys);
+            if (!k) {
+                lua_pop(L, 1);
+                free(keys);
+                return -1;
+            }
+            keys = k;
+        }
+        /* the string stays alive: the table holds it */
+        keys[nkeys].s = lua_tolstring(L, -1, &keys[nkeys].len);
+        nkeys++;
+    }
+    if (nkeys)
+        qsort(keys, nkeys, sizeof *keys, mkey_cmp);
+    sr_buf_append(b, "{", 1);
+    int rc = 0;
+    for (size_t i = 0; i < nkeys && rc == 0; i++) {
+        if (i)
+            sr_buf_append(b, ",", 1);
+        canon_string(b, keys[i].s, keys[i].len);
+        sr_buf_append(b, ":", 1);
+        lua_pushlstring(L, keys[i].s, keys[i].len);
+        lua_rawget(L, idx);
+        rc = canon_value(L, -1, b, depth + 1);
+        lua_pop(L, 1);
+    }
+    sr_buf_append(b, "}", 1);
+    free(keys);
+    return rc;
+}
+
+char *sr_canonical_json(lua_State *L, int idx, size_t *len)
+{
+    sr_buf_t b;
+    sr_buf_init(&b);
+    if (canon_value(L, idx, &b, 0) != 0 || sr_buf_reserve(&b, 0) != 0) {
+        sr_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
+
+/* ---- the rule files of a folder ---- */
+
+void sr_names_free(sr_names_t *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int names_add(sr_names_t *l, const char *s)
+{
+    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    l->v = v;
+    if (!(v[l->n] = sr_strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_regular(const char *dir, const char *name)
+{
+    char *p = sr_asprintf("%s/%s", dir, name);
+    struct stat st;
+    int ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return ok;
+}
+
+sr_status_t sr_ruleset_files(const char *dir, const char *const *listed, size_t n, sr_names_t *absent,
+                             sr_names_t *unlisted, sr_diag_t *d)
+{
+    sr_names_t dummy_a = {NULL, 0}, dummy_u = {NULL, 0};
+    if (!absent)
+        absent = &dummy_a;
+    if (!unlisted)
+        unlisted = &dummy_u;
+    absent->v = unlisted->v = NULL;
+    absent->n = unlisted->n = 0;
+    DIR *dp = opendir(dir);
+    if (!dp) {
+        sr_diag_set(d, SR_ERR_IO, dir, 0, 0, NULL, "cannot read the rule set's folder: %s", strerror(errno));
+        return SR_ERR_IO;
+    }
+    int oom = 0;
+    struct dirent *de;
+    while (!oom && (de = readdir(dp))) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len <= 4 || strcmp(de->d_name + len - 4, ".lua") != 0 ||
+            !is_regular(dir, de->d_name))
+            continue;
+        size_t i = 0;
+        while (i < n && strcmp(listed[i], de->d_name) != 0)
+            i++;
+        if (i == n)
+            oom = names_add(unlisted, de->d_name) != 0;
+    }
+    closedir(dp);
+    for (size_t i = 0; !oom && i < n; i++)
+        if (!is_regular(dir, listed[i]))
+            oom = names_add(absent, listed[i]) != 0;
+    if (oom) {
+        sr_names_free(absent);
+        sr_names_free(unlisted);
+        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+        return SR_ERR_NOMEM;
+    }
+    if (unlisted->n > 1)
+        qsort(unlisted->v, unlisted->n, sizeof *unlisted->v, name_cmp);
+    sr_names_free(&dummy_a);
+    sr_names_free(&dummy_u);
+    return SR_OK;
+}
+
+/* Checks that the manifest's files (the array at files, n entries) are
+ * exactly the .lua files of dir; the error points at the manifest. */
+static sr_status_t check_listed_files(const char *dir, lua_State *L, int files, lua_Integer n, sr_reader_t *rd,
+                                      const char *mpath, sr_diag_t *d)
+{
+    const char **listed = calloc((size_t)n + 1, sizeof *listed);
+    if (!listed) {
+        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+        return SR_ERR_NOMEM;
+    }
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, files, i);
+        listed[i - 1] = lua_tostring(L, -1); /* kept alive by the manifest table */
+        lua_pop(L, 1);
+        if (!listed[i - 1]) {
+            free(listed);
+            sr_diag_set(d, SR_ERR_SCHEMA, mpath, 0, 0, "files", "files[%lld]: expected a file name",
+                        (long long)(i - 1));
+            return SR_ERR_SCHEMA;
+        }
+    }
+    sr_names_t absent, unlisted;
+    sr_status_t st = sr_ruleset_files(dir, listed, (size_t)n, &absent, &unlisted, d);
+    int line = 0, col = 0;
+    if (st == SR_OK && absent.n) {
+        lua_Integer i = 0;
+        while (i < n && strcmp(listed[i], absent.v[0]) != 0)
+            i++;
+        sr_pathseg_t path[2] = {{"files", 5, 0}, {NULL, 0, i}};
+        sr_reader_locate(rd, path, 2, 0, &line, &col);
+        st = SR_ERR_SCHEMA;
+        sr_diag_set(d, st, mpath, line, col, NULL,
+                    "rule file '%s' is listed in files but is not in the rule set's folder", absent.v[0]);
+    } else if (st == SR_OK && unlisted.n) {
+        sr_buf_t b;
+        sr_buf_init(&b);
+        for (size_t i = 0; i < unlisted.n; i++)
+            sr_buf_printf(&b, "%s'%s'", i ? ", " : "", unlisted.v[i]);
+        manifest_pos(rd, "files", &line, &col);
+        st = SR_ERR_SCHEMA;
+        sr_diag_set(d, st, mpath, line, col, NULL, "rule file%s %s %s in the rule set's folder but not listed in files"
+                    " (list %s, or move %s out of the folder)", unlisted.n > 1 ? "s" : "", b.data ? b.data : "",
+                    unlisted.n > 1 ? "are" : "is", unlisted.n > 1 ? "them" : "it", unlisted.n > 1 ? "them" : "it");
+        sr_buf_free(&b);
+    }
+    sr_names_free(&absent);
+    sr_names_free(&unlisted);
+    free(listed);
+    return st;
 }
 
 /* Loads and calls the prelude: P = prelude(host). Leaves P on the stack. */
@@ -99,7 +394,7 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
     lua_State *L = e->sb.L;
     sr_status_t st;
     char *mpath = sr_asprintf("%s/manifest.yaml", dir);
-    char *mtext = NULL, *text = NULL, *chunk = NULL;
+    char *mtext = NULL, *text = NULL, *chunk = NULL, *canon = NULL;
     size_t mlen = 0;
     sr_reader_t *rd = NULL;
     EVP_MD_CTX *md = NULL;
@@ -155,11 +450,15 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
     }
     int files = lua_gettop(L);
     lua_Integer nfiles = (lua_Integer)lua_rawlen(L, files);
+    if ((st = check_listed_files(dir, L, files, nfiles, rd, mpath, d)) != SR_OK)
+        goto cleanup;
 
+    size_t clen = 0;
+    canon = sr_canonical_json(L, man, &clen);
     md = EVP_MD_CTX_new();
-    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(md, "spinerules-digest-v1", 21) ||
-        !digest_part(md, "manifest.yaml", mtext, mlen)) {
+    if (!canon || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(md, "spinerules-digest-v2", 21) ||
+        !digest_part(md, "manifest.json", canon, clen)) {
         st = SR_ERR_NOMEM;
         sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot compute the rule set digest");
         goto cleanup;
@@ -265,6 +564,7 @@ cleanup:
     sr_reader_close(rd);
     free(text);
     free(chunk);
+    free(canon);
     free(mtext);
     free(mpath);
     return st;
@@ -310,3 +610,131 @@ void sr_engine_close(sr_engine_t *e)
 const char *sr_engine_ruleset_name(const sr_engine_t *e) { return e->name; }
 const char *sr_engine_ruleset_version(const sr_engine_t *e) { return e->version; }
 const char *sr_engine_ruleset_digest(const sr_engine_t *e) { return e->digest; }
+const char *sr_engine_ruleset_status(const sr_engine_t *e) { return e->status; }
+
+/* ---- installed rule sets ---- */
+
+int sr_semver_cmp(const char *a, const char *b)
+{
+    for (int i = 0; i < 3; i++) {
+        char *ea, *eb;
+        long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+        a = ea;
+        b = eb;
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    /* a pre-release (1.0.0-rc1) sorts before its release */
+    if (*a == '-' && *b != '-')
+        return -1;
+    if (*b == '-' && *a != '-')
+        return 1;
+    return strcmp(a, b);
+}
+
+typedef struct {
+    char *set;     /* folder names, for sorting */
+    char *version;
+    char *dir;
+} found_t;
+
+static int found_cmp(const void *a, const void *b)
+{
+    const found_t *x = a, *y = b;
+    int c = strcmp(x->set, y->set);
+    return c ? c : sr_semver_cmp(x->version, y->version);
+}
+
+void sr_rulesets_free(sr_ruleset_info_t *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++) {
+        free(list[i].dir);
+        free(list[i].name);
+        free(list[i].version);
+        free(list[i].status);
+        free(list[i].digest);
+        sr_diag_free(&list[i].diag);
+    }
+    free(list);
+}
+
+sr_status_t sr_rulesets_scan(const char *rules, sr_ruleset_info_t **out, size_t *n, sr_diag_t *d)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *dp = opendir(rules);
+    if (!dp) {
+        sr_diag_set(d, SR_ERR_IO, rules, 0, 0, NULL, "cannot read the rule sets folder: %s", strerror(errno));
+        return SR_ERR_IO;
+    }
+    found_t *found = NULL;
+    size_t nfound = 0;
+    int oom = 0;
+    struct dirent *de;
+    while (!oom && (de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *set = sr_asprintf("%s/%s", rules, de->d_name);
+        DIR *vp = set ? opendir(set) : NULL;
+        struct dirent *ve;
+        while (!oom && vp && (ve = readdir(vp))) {
+            if (ve->d_name[0] == '.')
+                continue;
+            char *vdir = sr_asprintf("%s/%s", set, ve->d_name);
+            if (vdir && is_regular(vdir, "manifest.yaml")) {
+                found_t *f = realloc(found, (nfound + 1) * sizeof *found);
+                if (f) {
+                    found = f;
+                    found[nfound].set = sr_strdup(de->d_name);
+                    found[nfound].version = sr_strdup(ve->d_name);
+                    found[nfound].dir = vdir;
+                    vdir = NULL;
+                    oom = !found[nfound].set || !found[nfound].version;
+                    nfound++;
+                } else {
+                    oom = 1;
+                }
+            }
+            free(vdir);
+        }
+        if (vp)
+            closedir(vp);
+        free(set);
+    }
+    closedir(dp);
+    sr_ruleset_info_t *list = oom ? NULL : calloc(nfound ? nfound : 1, sizeof *list);
+    if (list) {
+        qsort(found, nfound, sizeof *found, found_cmp);
+        for (size_t i = 0; i < nfound; i++) {
+            sr_ruleset_info_t *r = &list[i];
+            sr_diag_init(&r->diag);
+            r->dir = found[i].dir;
+            found[i].dir = NULL;
+            sr_engine_t *e = NULL;
+            if (sr_engine_open(&e, r->dir, &r->diag) == SR_OK) {
+                r->name = sr_strdup(e->name);
+                r->version = sr_strdup(e->version);
+                r->status = sr_strdup(e->status);
+                r->digest = sr_strdup(e->digest);
+                sr_engine_close(e);
+            }
+        }
+    }
+    for (size_t i = 0; i < nfound; i++) {
+        free(found[i].set);
+        free(found[i].version);
+        free(found[i].dir);
+    }
+    free(found);
+    if (!list) {
+        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+        return SR_ERR_NOMEM;
+    }
+    *out = list;
+    *n = nfound;
+    return SR_OK;
+}

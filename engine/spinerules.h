@@ -69,6 +69,7 @@ void sr_engine_close(sr_engine_t *e);
 const char *sr_engine_ruleset_name(const sr_engine_t *e);
 const char *sr_engine_ruleset_version(const sr_engine_t *e);
 const char *sr_engine_ruleset_digest(const sr_engine_t *e); /* "sha256:<hex>" */
+const char *sr_engine_ruleset_status(const sr_engine_t *e); /* draft | approved | retired */
 
 /* Counters of one run. */
 typedef struct {
