@@ -27,7 +27,8 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  eval   [--rules DIR] [--format jsonl|yaml] [--input-format auto|yaml|jsonl]\n"
-    "         [-o FILE] [FILE...|-]   evaluate cases (YAML stream or JSON Lines)\n"
+    "         [--jobs N] [-o FILE] [FILE...|-]\n"
+    "                                 evaluate cases (YAML stream or JSON Lines)\n"
     "  verify [--rules DIR]           run the rule set's golden cases\n"
     "  rules                          list the installed rule sets\n"
     "\n"
@@ -38,6 +39,10 @@ static const char usage_text[] =
     "  --format FMT      result format: jsonl (default) or yaml\n"
     "  --input-format F  auto (default: by extension, or '{' first means JSON Lines),\n"
     "                    yaml or jsonl\n"
+    "  -j, --jobs N      evaluate with N workers (default: one per core); the output\n"
+    "                    is the same, in input order, whatever N\n"
+    "  --progress        show progress on stderr (default: only when stderr is a\n"
+    "                    terminal); --no-progress to hide it\n"
     "  -o FILE           write results to FILE (replaced only when the run completes)\n"
     "  -h, --help        show this help\n"
     "  --version         show the engine version\n"
@@ -200,6 +205,8 @@ typedef struct {
     const char *output;
     sr_output_format_t format;
     sr_input_format_t input_format;
+    int jobs;            /* 0: one per core */
+    int progress;        /* -1: when stderr is a terminal; 0 off; 1 on */
     char **files;
     int nfiles;
 } options_t;
@@ -209,6 +216,7 @@ typedef struct {
 static int parse_options(int argc, char **argv, options_t *o, int allow_files)
 {
     memset(o, 0, sizeof *o);
+    o->progress = -1;
     o->files = argv + argc; /* none yet */
     int i = 0;
     for (; i < argc; i++) {
@@ -255,6 +263,19 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 usage_error("unknown input format '%s' (expected auto, yaml or jsonl)", val);
                 return -1;
             }
+        } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
+            NEED_VALUE();
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || n < 1 || n > 64) {
+                usage_error("--jobs expects a number of workers from 1 to 64, found '%s'", val);
+                return -1;
+            }
+            o->jobs = (int)n;
+        } else if (strcmp(a, "--progress") == 0) {
+            o->progress = 1;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            o->progress = 0;
         } else if (a[0] == '-' && a[1] != '\0') {
             usage_error("unknown option '%s'", a);
             return -1;
@@ -295,6 +316,9 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
     sr_engine_t *e = open_engine(o.rules, argv0, NULL);
     if (!e)
         return EXIT_USAGE;
+    sr_engine_set_jobs(e, o.jobs);
+    /* progress only on a terminal (never in CI logs) unless asked for */
+    sr_engine_set_progress(e, o.progress == -1 ? isatty(fileno(stderr)) && !getenv("CI") : o.progress);
     FILE *out = stdout;
     char *tmp = NULL;
     if (o.output) {

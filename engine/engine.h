@@ -3,9 +3,11 @@
 #ifndef SR_ENGINE_H
 #define SR_ENGINE_H
 
+#include "reader.h"
 #include "sandbox.h"
 #include "schema.h"
 #include "spinerules.h"
+#include "writer.h"
 
 struct sr_engine {
     sr_sandbox_t sb;
@@ -20,6 +22,10 @@ struct sr_engine {
     int ruleset_ref;    /* {name, version, digest} copied into every result */
     char *root;         /* the project root: the folder holding rules/ and schemas/ */
     sr_schema_t *case_sch; /* the case schema the manifest names, compiled */
+    int jobs;           /* workers for eval_file; 0 = the number of cores */
+    int progress;       /* show progress on stderr */
+    sr_engine_t **workers; /* the extra engines of the workers, opened on demand */
+    int nworkers;
 };
 
 /* The prelude source, embedded at build time from engine/prelude.lua. */
@@ -30,6 +36,26 @@ extern const size_t sr_prelude_lua_len;
  * and replaces it with the result table. On a rule error, pops the case and
  * fills *d. [-1, +1 | +0] */
 sr_status_t sr_engine_eval_top(sr_engine_t *e, sr_diag_t *d);
+
+/* Pushes an error record {id, error = {message, path, line, column}} built
+ * from d (id NULL writes null). [-0, +1, m] */
+void sr_push_error_record(lua_State *L, const char *id, const sr_diag_t *d);
+
+/* What the pipeline needs to know of one record, besides its bytes. */
+typedef struct {
+    int failed;          /* the record is an error record */
+    char *id;            /* the case's id when it was read as a string (malloc'd), else NULL */
+    size_t id_len;
+    int id_line, id_col; /* where the id is */
+} sr_rec_meta_t;
+
+/* Reads the next document of rd, validates it, evaluates it and appends
+ * its record (result or error record) to w; its diagnostics go to
+ * diag_out (may be NULL). The file-wide duplicate-id check is left to the
+ * caller, in input order (meta->id). Returns SR_OK (one record written,
+ * meta filled; free meta->id), or SR_DONE at the end of input. */
+sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FILE *diag_out,
+                             sr_rec_meta_t *meta);
 
 /* Removes null values from the maps of the table at idx, recursively, so
  * rules see an unknown field as nil. [-0, +0] */

@@ -59,8 +59,7 @@ sr_status_t sr_engine_eval_top(sr_engine_t *e, sr_diag_t *d)
     return SR_OK;
 }
 
-/* Pushes an error record {id, error = {message, path, line, column}}. */
-static void push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
+void sr_push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
 {
     lua_createtable(L, 0, 2);
     if (id)
@@ -89,147 +88,120 @@ static void push_error_record(lua_State *L, const char *id, const sr_diag_t *d)
     lua_setfield(L, -2, "error");
 }
 
-sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_format_t in_fmt,
-                                sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
-                                sr_run_stats_t *stats, sr_diag_t *d)
+/* Writes the error record of cd (and, for an invalid case, all its errors)
+ * into w. [-0, +0] */
+static void write_error_record(lua_State *L, sr_writer_t *w, const char *id, const sr_diag_t *cd,
+                               const sr_case_report_t *rep, int invalid)
+{
+    int top = lua_gettop(L);
+    sr_push_error_record(L, id, cd);
+    if (invalid && sr_verrors_count(&rep->errors) > 1)
+        sr_verrors_set_field(L, -1, "errors", &rep->errors); /* on failure, the record keeps its first error */
+    sr_diag_t wd;
+    sr_diag_init(&wd);
+    if (sr_writer_record(w, L, -1, &wd) != SR_OK) {
+        lua_settop(L, top);
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, "invalid error record (the case id is not valid UTF-8)");
+        lua_setfield(L, -2, "message");
+        sr_writer_record(w, L, -1, &wd);
+    }
+    sr_diag_free(&wd);
+    lua_settop(L, top);
+}
+
+sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FILE *diag_out,
+                             sr_rec_meta_t *meta)
 {
     lua_State *L = e->sb.L;
-    sr_reader_t *rd = NULL;
-    sr_writer_t *w = sr_writer_new(out_fmt);
-    sr_status_t st;
     sr_diag_t cd;
     sr_diag_init(&cd);
     sr_case_report_t rep;
     sr_case_report_init(&rep);
-    sr_idset_t *ids = sr_idset_new(); /* case ids are unique within one file */
-    if (!w || !ids) {
-        sr_idset_free(ids);
-        sr_writer_free(w);
-        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
-        return SR_ERR_NOMEM;
-    }
-    if ((st = sr_reader_open(&rd, path, in_fmt, NULL, d)) != SR_OK) {
-        sr_idset_free(ids);
-        sr_writer_free(w);
-        return st;
-    }
-    e->sb.log_out = diag_out; /* the rules' log() goes with the diagnostics */
+    memset(meta, 0, sizeof *meta);
     int top = lua_gettop(L);
-    size_t documents = 0;
-    for (;;) {
-        sr_status_t rs = sr_reader_next(rd, L, &cd);
-        if (rs == SR_DONE)
-            break;
-        documents++;
-        int invalid = 0; /* the case failed validation: its problems are in rep */
-        if (rs == SR_OK) {
-            /* every case is validated before any rule sees it */
-            sr_case_report_reset(&rep);
-            rs = sr_case_validate(e->case_sch, L, -1, rd, NULL, 0, ids, &rep);
-            if (diag_out)
-                sr_case_report_print(&rep, sr_reader_name(rd), sr_reader_doc_line(rd), diag_out);
-            if (rs == SR_ERR_SCHEMA) {
-                invalid = 1;
-                sr_verrors_to_diag(&rep.errors, sr_reader_name(rd), &cd);
-            } else if (rs != SR_OK) {
-                sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
-                            "out of memory while validating the case");
+    sr_status_t rs = sr_reader_next(rd, L, &cd);
+    if (rs == SR_DONE)
+        goto done;
+    int invalid = 0; /* the case failed validation: its problems are in rep */
+    if (rs == SR_OK) {
+        /* the id, for the file-wide duplicate check done in input order */
+        if (lua_istable(L, -1) && !sr_lv_isarray(L, -1)) {
+            if (lua_getfield(L, -1, "id") == LUA_TSTRING) {
+                size_t n;
+                const char *id = lua_tolstring(L, -1, &n);
+                meta->id = sr_strndup(id, n);
+                meta->id_len = n;
+                sr_pathseg_t seg = {"id", 2, 0};
+                if (sr_reader_locate(rd, &seg, 1, 0, &meta->id_line, &meta->id_col) < 1)
+                    meta->id_line = meta->id_col = 0;
             }
-            if (rs == SR_OK) {
-                sr_strip_nulls(L, -1);
-                rs = sr_engine_eval_top(e, &cd);
-                if (rs != SR_OK && !cd.file) {
-                    free(cd.file);
-                    cd.file = sr_strdup(sr_reader_name(rd));
-                    cd.line = sr_reader_doc_line(rd);
-                }
-                if (rs == SR_OK && rep.warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep.warnings) != SR_OK) {
-                    rs = SR_ERR_NOMEM;
-                    sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
-                                "out of memory adding the warnings to the result");
-                }
-            }
-            if (rs == SR_OK) {
-                rs = sr_writer_record(w, L, -1, &cd);
-                if (rs != SR_OK) {
-                    /* the result cannot be written: say where in the result */
-                    char *msg = sr_asprintf("invalid result at '%s': %s", cd.path ? cd.path : "",
-                                            cd.message ? cd.message : "");
-                    free(cd.message);
-                    cd.message = msg;
-                    free(cd.path);
-                    cd.path = NULL;
-                    free(cd.file);
-                    cd.file = sr_strdup(sr_reader_name(rd));
-                    cd.line = sr_reader_doc_line(rd);
-                }
-            }
-            lua_settop(L, top);
+            lua_pop(L, 1); /* the id */
         }
-        if (rs != SR_OK) {
-            if ((rs == SR_ERR_RULE || rs == SR_ERR_LIMIT) && cd.file && cd.line > 0 && strcmp(cd.file, sr_reader_name(rd)) != 0) {
-                /* a rule failed: keep the rule's position in the message,
-                 * and point the record at the case */
-                char *msg = sr_asprintf("rule error: %s:%d: %s", cd.file, cd.line, cd.message ? cd.message : "");
-                free(cd.message);
-                cd.message = msg;
+        /* every case is validated before any rule sees it */
+        rs = sr_case_validate(e->case_sch, L, -1, rd, NULL, 0, NULL, &rep);
+        if (diag_out)
+            sr_case_report_print(&rep, sr_reader_name(rd), sr_reader_doc_line(rd), diag_out);
+        if (rs == SR_ERR_SCHEMA) {
+            invalid = 1;
+            sr_verrors_to_diag(&rep.errors, sr_reader_name(rd), &cd);
+        } else if (rs != SR_OK) {
+            sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
+                        "out of memory while validating the case");
+        }
+        if (rs == SR_OK) {
+            sr_strip_nulls(L, -1);
+            rs = sr_engine_eval_top(e, &cd);
+            if (rs != SR_OK && !cd.file) {
                 free(cd.file);
                 cd.file = sr_strdup(sr_reader_name(rd));
                 cd.line = sr_reader_doc_line(rd);
-                cd.column = 0;
             }
-            if (diag_out && !invalid) /* a case's problems were printed above */
-                sr_diag_print(&cd, diag_out);
-            const char *id = sr_reader_doc_id(rd);
-            push_error_record(L, id, &cd);
-            if (invalid && sr_verrors_count(&rep.errors) > 1)
-                sr_verrors_set_field(L, -1, "errors", &rep.errors); /* on failure, the record keeps its first error */
-            sr_diag_t wd;
-            sr_diag_init(&wd);
-            if (sr_writer_record(w, L, -1, &wd) != SR_OK) {
-                lua_settop(L, top);
-                lua_createtable(L, 0, 2);
-                lua_pushstring(L, "invalid error record (the case id is not valid UTF-8)");
-                lua_setfield(L, -2, "message");
-                sr_writer_record(w, L, -1, &wd);
+            if (rs == SR_OK && rep.warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep.warnings) != SR_OK) {
+                rs = SR_ERR_NOMEM;
+                sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
+                            "out of memory adding the warnings to the result");
             }
-            sr_diag_free(&wd);
-            lua_settop(L, top);
-            if (stats)
-                stats->failed++;
         }
-        sr_diag_free(&cd);
-        if (stats)
-            stats->cases++;
-        size_t len;
-        const char *data = sr_writer_data(w, &len);
-        if (len >= (1u << 16)) {
-            if (fwrite(data, 1, len, out) != len) {
-                st = SR_ERR_IO;
-                sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
-                goto done;
+        if (rs == SR_OK) {
+            rs = sr_writer_record(w, L, -1, &cd);
+            if (rs != SR_OK) {
+                /* the result cannot be written: say where in the result */
+                char *msg = sr_asprintf("invalid result at '%s': %s", cd.path ? cd.path : "",
+                                        cd.message ? cd.message : "");
+                free(cd.message);
+                cd.message = msg;
+                free(cd.path);
+                cd.path = NULL;
+                free(cd.file);
+                cd.file = sr_strdup(sr_reader_name(rd));
+                cd.line = sr_reader_doc_line(rd);
             }
-            sr_writer_clear(w);
         }
+        lua_settop(L, top);
     }
-    if (documents == 0 && diag_out) /* an empty input is likely a mistake: say so */
-        fprintf(diag_out, "%s: warning: no case in this file\n", sr_reader_name(rd));
-    {
-        size_t len;
-        const char *data = sr_writer_data(w, &len);
-        if (len && fwrite(data, 1, len, out) != len) {
-            st = SR_ERR_IO;
-            sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
-            goto done;
+    if (rs != SR_OK) {
+        if ((rs == SR_ERR_RULE || rs == SR_ERR_LIMIT) && cd.file && cd.line > 0 &&
+            strcmp(cd.file, sr_reader_name(rd)) != 0) {
+            /* a rule failed: keep the rule's position in the message,
+             * and point the record at the case */
+            char *msg = sr_asprintf("rule error: %s:%d: %s", cd.file, cd.line, cd.message ? cd.message : "");
+            free(cd.message);
+            cd.message = msg;
+            free(cd.file);
+            cd.file = sr_strdup(sr_reader_name(rd));
+            cd.line = sr_reader_doc_line(rd);
+            cd.column = 0;
         }
+        if (diag_out && !invalid) /* a case's problems were printed above */
+            sr_diag_print(&cd, diag_out);
+        write_error_record(L, w, sr_reader_doc_id(rd), &cd, &rep, invalid);
+        meta->failed = 1;
+        rs = SR_OK;
     }
-    st = SR_OK;
 done:
     lua_settop(L, top);
     sr_diag_free(&cd);
     sr_case_report_free(&rep);
-    sr_idset_free(ids);
-    sr_reader_close(rd);
-    sr_writer_free(w);
-    return st;
+    return rs;
 }

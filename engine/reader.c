@@ -639,6 +639,11 @@ static void yaml_syntax_error(sr_reader_t *r)
         col = mark_col(p->problem_mark);
     }
     if (r->over_size) {
+        /* point at the first byte past the limit, not at libyaml's read-ahead,
+         * so the position does not depend on buffering (a chunked run and a
+         * streamed run say the same); recovery starts there too */
+        err_off = r->doc_start + r->lim.max_doc_bytes;
+        input_linecol(r, err_off, &line, &col);
         fail(r, SR_ERR_LIMIT, line, col, "document exceeds the limit of %zu bytes", r->lim.max_doc_bytes);
     } else if (r->io_error) {
         fail(r, SR_ERR_IO, 0, 0, "read error: %s", strerror(r->io_error));
@@ -1128,6 +1133,12 @@ sr_status_t sr_reader_open_mem(sr_reader_t **out, const char *name, const char *
     detect_format(r, fmt);
     *out = r;
     return SR_OK;
+}
+
+void sr_reader_set_line_base(sr_reader_t *r, long long lines)
+{
+    r->lines_before_buf = lines;
+    r->lineno = lines;
 }
 
 void sr_reader_close(sr_reader_t *r)

@@ -43,6 +43,11 @@ sr_status_t sr_reader_open_mem(sr_reader_t **out, const char *name, const char *
                                const sr_reader_limits_t *lim, sr_diag_t *d);
 void sr_reader_close(sr_reader_t *r);
 
+/* For input cut into chunks: the chunk starts after `lines` newlines of the
+ * file, so positions are reported as in the whole file. Call before the
+ * first sr_reader_next. */
+void sr_reader_set_line_base(sr_reader_t *r, long long lines);
+
 /* Reads the next document and pushes it onto L as a Lua value: mappings are
  * tables, sequences tables marked as arrays, null the null sentinel (see
  * lvalue.h); plain scalars resolve with the YAML 1.2 core schema (except that

@@ -595,6 +595,9 @@ void sr_engine_close(sr_engine_t *e)
 {
     if (!e)
         return;
+    for (int i = 0; i < e->nworkers; i++)
+        sr_engine_close(e->workers[i]);
+    free(e->workers);
     sr_sandbox_free(&e->sb);
     free(e->dir);
     free(e->name);

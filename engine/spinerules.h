@@ -86,6 +86,16 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
                                 sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
                                 sr_run_stats_t *stats, sr_diag_t *d);
 
+/* Workers used by sr_engine_eval_file: the input is cut into chunks at
+ * document boundaries and evaluated by jobs engines in parallel (the extra
+ * engines are opened from the same rule set when an input needs them);
+ * records are still written in input order, byte for byte as with one
+ * worker. 0 (the default) means one per core. */
+void sr_engine_set_jobs(sr_engine_t *e, int jobs);
+/* Shows a progress line on stderr during sr_engine_eval_file (cases done,
+ * cases per second, errors, time left). Off by default. */
+void sr_engine_set_progress(sr_engine_t *e, int on);
+
 /* Finds the default rule set: the newest version under
  * <root>/rules/spine-metastasis-lung/ where root is found from the executable
  * (its folder's parent, or <prefix>/share/spinerules). Returns a malloc'd path

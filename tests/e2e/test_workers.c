@@ -1,0 +1,162 @@
+/* test_workers.c -- the pipeline: 1 and 2 workers give byte-identical output
+ * to evaluating each case alone, and memory does not grow with the number of
+ * cases. (No timing assertions: speed is measured by tools/bench.) */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DATA SR_SOURCE_DIR "/tests/data/workers.yaml"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    if (len)
+        *len = got;
+    return s;
+}
+
+/* Runs the executable with args (NULL-terminated), stdout to out_path,
+ * stderr to err_path; returns the exit status, *maxrss_kb the child's peak
+ * resident memory. */
+static int run(char *const args[], const char *out_path, const char *err_path, long *maxrss_kb)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        freopen(out_path, "w", stdout);
+        freopen(err_path, "w", stderr);
+        execv(SR_BINARY, args);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    cr_assert_eq(wait4(pid, &status, 0, &ru), pid);
+    if (maxrss_kb)
+        *maxrss_kb = ru.ru_maxrss;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(workers, one_and_two_workers_match_the_single_case_path)
+{
+    char *one[] = {"spinerules", "eval", "--jobs", "1", DATA, NULL};
+    char *two[] = {"spinerules", "eval", "--jobs", "2", DATA, NULL};
+    cr_assert_eq(run(one, "/tmp/sr-w1.out", "/tmp/sr-w1.err", NULL), 1, "the file holds broken cases");
+    cr_assert_eq(run(two, "/tmp/sr-w2.out", "/tmp/sr-w2.err", NULL), 1);
+    size_t n1, n2;
+    char *o1 = slurp("/tmp/sr-w1.out", &n1), *o2 = slurp("/tmp/sr-w2.out", &n2);
+    cr_assert_eq(n1, n2);
+    cr_assert(memcmp(o1, o2, n1) == 0, "1 and 2 workers: byte-identical results");
+    char *e1 = slurp("/tmp/sr-w1.err", NULL), *e2 = slurp("/tmp/sr-w2.err", NULL);
+    cr_assert_str_eq(e1, e2, "and identical diagnostics, in the same order");
+
+    /* the single-case path: each document alone, in its own file, at its own
+     * line (blank lines keep the line numbers of the whole file) */
+    char *all = slurp(DATA, NULL);
+    char *src = all;
+    int line = 1, docs = 0;
+    FILE *cat = fopen("/tmp/sr-w0.out", "w");
+    cr_assert(cat);
+    while (*src) {
+        char *next = strstr(src + 1, "\n---");
+        char *end = next ? next + 1 : src + strlen(src);
+        int doc_line = line;
+        for (char *p = src; p < end; p++)
+            line += *p == '\n';
+        if (strncmp(src, "---", 3) != 0) { /* the leading comment */
+            src = end;
+            continue;
+        }
+        FILE *f = fopen("/tmp/sr-w-one.yaml", "w");
+        for (int i = 1; i < doc_line; i++)
+            fputc('\n', f);
+        fwrite(src, 1, (size_t)(end - src), f);
+        fclose(f);
+        char *single[] = {"spinerules", "eval", "--jobs", "1", "/tmp/sr-w-one.yaml", NULL};
+        run(single, "/tmp/sr-w-one.out", "/tmp/sr-w-one.err", NULL);
+        size_t n;
+        char *rec = slurp("/tmp/sr-w-one.out", &n);
+        fwrite(rec, 1, n, cat);
+        free(rec);
+        docs++;
+        src = end;
+    }
+    fclose(cat);
+    cr_assert_eq(docs, 304);
+    size_t n0;
+    char *o0 = slurp("/tmp/sr-w0.out", &n0);
+    /* case S-000007 appears twice in the file: alone, its second copy is
+     * not a duplicate; everything else must match byte for byte */
+    char *l0 = o0, *l1 = o1;
+    int lines = 0, differ = 0;
+    while (*l0 && *l1) {
+        char *e0 = strchr(l0, '\n'), *e1l = strchr(l1, '\n');
+        cr_assert(e0 && e1l);
+        if (e0 - l0 != e1l - l1 || memcmp(l0, l1, (size_t)(e0 - l0)) != 0) {
+            differ++;
+            cr_assert(strstr(l1, "expected a case id unique in this file") != NULL && strstr(l1, "S-000007"),
+                      "record %d differs: %.*s", lines, (int)(e1l - l1), l1);
+        }
+        l0 = e0 + 1;
+        l1 = e1l + 1;
+        lines++;
+    }
+    cr_assert_eq(lines, 304);
+    cr_assert_eq(differ, 1, "only the duplicate id differs");
+    free(o0);
+    free(all);
+    free(o1);
+    free(o2);
+    free(e1);
+    free(e2);
+}
+
+/* Writes the base file `copies` times, ids made unique per copy. */
+static void replicate(const char *path, int copies)
+{
+    char *base = slurp(DATA, NULL);
+    FILE *f = fopen(path, "w");
+    for (int k = 0; k < copies; k++) {
+        for (char *p = base; *p; p++) {
+            if (strncmp(p, "\nid: ", 5) == 0) {
+                fprintf(f, "\nid: R%d-", k);
+                p += 4;
+                continue;
+            }
+            fputc(*p, f);
+        }
+    }
+    fclose(f);
+    free(base);
+}
+
+Test(workers, memory_does_not_grow_with_the_number_of_cases)
+{
+    replicate("/tmp/sr-w-small.yaml", 2);   /* 608 cases */
+    replicate("/tmp/sr-w-large.yaml", 40);  /* 12,160 cases */
+    long small_kb, large_kb;
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        char j[4];
+        snprintf(j, sizeof j, "%d", jobs);
+        char *a[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-small.yaml", NULL};
+        char *b[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-large.yaml", NULL};
+        run(a, "/dev/null", "/dev/null", &small_kb);
+        run(b, "/dev/null", "/dev/null", &large_kb);
+        /* 20 times the cases: the peak may differ by noise, not by the count */
+        cr_assert_leq(large_kb, small_kb + small_kb / 4,
+                      "jobs %d: peak RSS %ld KB for 12,160 cases vs %ld KB for 608", jobs, large_kb, small_kb);
+    }
+    unlink("/tmp/sr-w-small.yaml");
+    unlink("/tmp/sr-w-large.yaml");
+}
