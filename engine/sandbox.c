@@ -57,8 +57,11 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->mem_used -= old;
         return NULL;
     }
-    if (sb->fail_after >= 0 && sb->fail_after-- == 0) {
-        sb->fail_after = sb->fail_persist ? 0 : -1;
+    sb->allocs++;
+    if (sb->failing && sb->running)
+        return NULL;
+    if (sb->fail_after >= 0 && (!sb->fail_in_run || sb->running) && sb->fail_after-- == 0) {
+        sb->failing = sb->fail_in_run;
         return NULL;
     }
     if (nsize > old && sb->mem_limit && (nsize - old > sb->mem_limit || sb->mem_used + (nsize - old) > sb->mem_limit)) {
@@ -1063,6 +1066,7 @@ sr_status_t sr_sandbox_run(sr_sandbox_t *sb, int nargs, int nres, sr_diag_t *d)
     sr_status_t st = sr_sandbox_pcall(sb->L, nargs, nres, d);
     watchdog_disarm(sb);
     sb->running = 0;
+    sb->failing = 0;
     if (sb->limit_hit == SR_LIMIT_NONE && st == SR_ERR_NOMEM && sb->budget_failed)
         sb->limit_hit = SR_LIMIT_MEMORY;
     if (sb->limit_hit == SR_LIMIT_NONE) {

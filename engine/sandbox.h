@@ -51,8 +51,14 @@ typedef struct {
     sr_sandbox_limits_t limits;
     size_t mem_used;
     size_t mem_limit;     /* = limits.mem_limit (kept for older callers) */
-    long fail_after;      /* fault injection: fail the Nth allocation from now; -1 = never */
-    int fail_persist;     /* with fail_after: every later allocation fails too */
+    /* Fault injection (tests/unit/test_oom.c): fail the Nth allocation from
+     * now (-1 = never). With fail_in_run, only allocations inside
+     * sr_sandbox_run count, and once one fails every later one fails too,
+     * until that run ends. */
+    long fail_after;
+    int fail_in_run;
+    int failing;          /* fail_in_run: the current run's allocations fail */
+    unsigned long allocs; /* allocations requested so far (to size a sweep) */
     int env_ref;          /* registry reference to the rules' environment */
     int running;          /* inside sr_sandbox_run: positions of memory errors are recorded */
     sr_limit_kind_t limit_hit;
