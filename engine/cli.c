@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coverage.h"
 #include "golden.h"
+#include "ruleset.h"
 #include "spinerules.h"
 #include "util.h"
 
@@ -29,13 +31,20 @@ static const char usage_text[] =
     "  eval   [--rules DIR] [--format jsonl|yaml] [--input-format auto|yaml|jsonl]\n"
     "         [--jobs N] [-o FILE] [FILE...|-]\n"
     "                                 evaluate cases (YAML stream or JSON Lines)\n"
-    "  verify [--rules DIR]           run the rule set's golden cases\n"
-    "  rules                          list the installed rule sets\n"
+    "  verify [--rules DIR] [--coverage]\n"
+    "                                 run the rule set's golden cases; with\n"
+    "                                 --coverage, list the rows, bands,\n"
+    "                                 contraindication branches and decision paths\n"
+    "                                 they miss, and those no case can reach\n"
+    "  rules  [DIR...]                list the installed rule sets (or those under\n"
+    "                                 each DIR): name, version, status, digest, folder\n"
     "\n"
     "options:\n"
     "  --rules DIR       a rule set version folder (with manifest.yaml) or a rule set\n"
     "                    folder (its newest version is used); default: the newest\n"
-    "                    version of " DEFAULT_RULESET " found beside the executable\n"
+    "                    version of " DEFAULT_RULESET " found beside the executable.\n"
+    "                    --rules sha256:HEX picks the installed rule set with that\n"
+    "                    digest (as a result records it; a unique prefix will do)\n"
     "  --format FMT      result format: jsonl (default) or yaml\n"
     "  --input-format F  auto (default: by extension, or '{' first means JSON Lines),\n"
     "                    yaml or jsonl\n"
@@ -59,26 +68,6 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 /* ---- finding rule sets ---- */
-
-/* Compares two semantic versions "1.2.3"; non-numeric parts compare as 0. */
-static int semver_cmp(const char *a, const char *b)
-{
-    for (int i = 0; i < 3; i++) {
-        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
-        if (x != y)
-            return x < y ? -1 : 1;
-        if (*a == '.')
-            a++;
-        if (*b == '.')
-            b++;
-    }
-    /* a pre-release (1.0.0-rc1) sorts before its release */
-    if (*a == '-' && *b != '-')
-        return -1;
-    if (*b == '-' && *a != '-')
-        return 1;
-    return strcmp(a, b);
-}
 
 static int is_dir(const char *p)
 {
@@ -107,7 +96,7 @@ static char *newest_version(const char *dir)
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
             continue;
         char *p = sr_asprintf("%s/%s", dir, de->d_name);
-        if (p && has_manifest(p) && (!best || semver_cmp(strrchr(best, '/') + 1, de->d_name) < 0)) {
+        if (p && has_manifest(p) && (!best || sr_semver_cmp(strrchr(best, '/') + 1, de->d_name) < 0)) {
             free(best);
             best = p;
         } else {
@@ -139,6 +128,11 @@ static char *data_root(const char *argv0)
         char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
         int ok = rules && is_dir(rules);
         free(rules);
+        char real[PATH_MAX];
+        if (ok && realpath(root, real)) { /* no "..": rule file positions stay short */
+            free(root);
+            return sr_strdup(real);
+        }
         if (ok)
             return root;
         free(root);
@@ -158,9 +152,56 @@ char *sr_default_rules_dir(const char *argv0)
     return v;
 }
 
-/* Resolves --rules: a version folder, or a rule set folder (newest version). */
+/* The installed rule set whose digest is (or starts with) digest, or NULL
+ * after saying why on stderr. */
+static char *find_by_digest(const char *digest, const char *argv0)
+{
+    char *root = data_root(argv0);
+    char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
+    free(root);
+    sr_ruleset_info_t *list = NULL;
+    size_t n = 0;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    if (!rules || sr_rulesets_scan(rules, &list, &n, &d) != SR_OK) {
+        fprintf(stderr, "spinerules: error: no rules folder found beside the executable\n");
+        sr_diag_free(&d);
+        free(rules);
+        return NULL;
+    }
+    size_t len = strlen(digest), matches = 0;
+    char *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].digest && strncmp(list[i].digest, digest, len) == 0) {
+            if (!matches++)
+                found = sr_strdup(list[i].dir);
+        }
+    }
+    if (matches != 1) {
+        if (matches)
+            fprintf(stderr, "spinerules: error: %s: %zu installed rule sets have a digest starting so; "
+                            "give more of it\n", digest, matches);
+        else
+            fprintf(stderr, "spinerules: error: %s: no rule set installed in %s has this digest "
+                            "('spinerules rules' lists them)\n", digest, rules);
+        free(found);
+        found = NULL;
+    } else if (len < 7 + 8) {
+        fprintf(stderr, "spinerules: error: %s: give at least 8 hexadecimal digits of the digest\n", digest);
+        free(found);
+        found = NULL;
+    }
+    sr_rulesets_free(list, n);
+    free(rules);
+    return found;
+}
+
+/* Resolves --rules: a version folder, a rule set folder (newest version), or
+ * sha256:<hex> (the installed rule set with that digest). */
 static char *resolve_rules(const char *arg, const char *argv0)
 {
+    if (arg && strncmp(arg, "sha256:", 7) == 0)
+        return find_by_digest(arg, argv0);
     if (!arg) {
         char *d = sr_default_rules_dir(argv0);
         if (!d)
@@ -207,6 +248,7 @@ typedef struct {
     sr_input_format_t input_format;
     int jobs;            /* 0: one per core */
     int progress;        /* -1: when stderr is a terminal; 0 off; 1 on */
+    int coverage;        /* verify --coverage */
     char **files;
     int nfiles;
 } options_t;
@@ -235,6 +277,8 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
             break;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             return 1;
+        } else if (strcmp(a, "--coverage") == 0) {
+            o->coverage = 1;
         } else if (strcmp(a, "--rules") == 0) {
             NEED_VALUE();
             o->rules = val;
@@ -387,11 +431,14 @@ static int cmd_verify(int argc, char **argv, const char *argv0)
     sr_diag_t d;
     sr_diag_init(&d);
     int status;
-    if (sr_golden_verify(e, dir, stdout, &gs, &d) != SR_OK) {
+    sr_coverage_stats_t cs;
+    if ((o.coverage && sr_coverage_start(e, &d) != SR_OK) || sr_golden_verify(e, dir, stdout, &gs, &d) != SR_OK ||
+        (o.coverage && sr_coverage_report(e, stdout, &cs, &d) != SR_OK)) {
         sr_diag_print(&d, stderr);
         status = EXIT_USAGE;
     } else {
-        status = gs.failed ? EXIT_FAILED : EXIT_OK;
+        /* with --coverage, a reachable point no golden case reaches fails too */
+        status = gs.failed || (o.coverage && cs.reached < cs.reachable) ? EXIT_FAILED : EXIT_OK;
     }
     sr_diag_free(&d);
     free(dir);
@@ -399,55 +446,55 @@ static int cmd_verify(int argc, char **argv, const char *argv0)
     return status;
 }
 
+/* Lists rule sets: those installed beside the executable, or those under
+ * each DIR given (a rules/ folder: <DIR>/<name>/<version>/manifest.yaml),
+ * a line each, sorted by name and version:
+ *   <name> <version> <status> <digest> <folder>
+ * A rule set that cannot be opened is reported on stderr (exit 1). */
 static int cmd_rules(int argc, char **argv, const char *argv0)
 {
     options_t o;
-    int rc = parse_options(argc, argv, &o, 0);
+    int rc = parse_options(argc, argv, &o, 1);
     if (rc)
         return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
-    char *root = data_root(argv0);
-    char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
-    free(root);
-    DIR *dp = rules ? opendir(rules) : NULL;
-    if (!dp) {
-        fprintf(stderr, "spinerules: error: no rules folder found beside the executable\n");
-        free(rules);
-        return EXIT_USAGE;
+    char *installed = NULL;
+    if (o.nfiles == 0) {
+        char *root = data_root(argv0);
+        installed = root ? sr_asprintf("%s/rules", root) : NULL;
+        free(root);
+        if (!installed) {
+            fprintf(stderr, "spinerules: error: no rules folder found beside the executable\n");
+            return EXIT_USAGE;
+        }
     }
     int status = EXIT_OK;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
+    for (int k = 0; k < (installed ? 1 : o.nfiles); k++) {
+        const char *rules = installed ? installed : o.files[k];
+        sr_ruleset_info_t *list = NULL;
+        size_t n = 0;
+        sr_diag_t d;
+        sr_diag_init(&d);
+        if (sr_rulesets_scan(rules, &list, &n, &d) != SR_OK) {
+            sr_diag_print(&d, stderr);
+            sr_diag_free(&d);
+            status = EXIT_USAGE;
             continue;
-        char *set = sr_asprintf("%s/%s", rules, de->d_name);
-        DIR *vp = set ? opendir(set) : NULL;
-        struct dirent *ve;
-        while (vp && (ve = readdir(vp))) {
-            if (ve->d_name[0] == '.')
-                continue;
-            char *vdir = sr_asprintf("%s/%s", set, ve->d_name);
-            if (vdir && has_manifest(vdir)) {
-                sr_engine_t *e = NULL;
-                sr_diag_t d;
-                sr_diag_init(&d);
-                if (sr_engine_open(&e, vdir, &d) == SR_OK) {
-                    printf("%s %s %s\n", sr_engine_ruleset_name(e), sr_engine_ruleset_version(e),
-                           sr_engine_ruleset_digest(e));
-                    sr_engine_close(e);
-                } else {
-                    sr_diag_print(&d, stderr);
-                    status = EXIT_FAILED;
-                }
-                sr_diag_free(&d);
-            }
-            free(vdir);
         }
-        if (vp)
-            closedir(vp);
-        free(set);
+        for (size_t i = 0; i < n; i++) {
+            if (list[i].diag.message) {
+                sr_diag_print(&list[i].diag, stderr);
+                if (status == EXIT_OK)
+                    status = EXIT_FAILED;
+                continue;
+            }
+            char real[PATH_MAX];
+            printf("%s %s %s %s %s\n", list[i].name, list[i].version, list[i].status ? list[i].status : "-",
+                   list[i].digest, realpath(list[i].dir, real) ? real : list[i].dir);
+        }
+        sr_rulesets_free(list, n);
+        sr_diag_free(&d);
     }
-    closedir(dp);
-    free(rules);
+    free(installed);
     return status;
 }
 

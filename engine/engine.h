@@ -7,6 +7,7 @@
 #include "sandbox.h"
 #include "schema.h"
 #include "spinerules.h"
+#include "validate.h"
 #include "writer.h"
 
 struct sr_engine {
@@ -56,6 +57,23 @@ typedef struct {
  * meta filled; free meta->id), or SR_DONE at the end of input. */
 sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FILE *diag_out,
                              sr_rec_meta_t *meta);
+
+/* The two halves of evaluating one case, for every way cases are read (the
+ * reader, CSV rows, the library's single case). sr_eval_validate checks the
+ * case at the top of the stack, read by rd (for positions; NULL when it was
+ * not read by a reader), against the case schema and the engine checks
+ * (ids: the duplicate check, may be NULL); relocate, when not NULL, rewrites
+ * the positions of the problems before they are used (ud is its argument).
+ * Fills *rep. SR_OK leaves the case [-0, +0]; otherwise pops it [-1, +0] and
+ * fills *d from the first problem. sr_eval_validated then evaluates the
+ * case, replacing it by its result with the warnings of rep added [-1, +1];
+ * on a rule error pops it [-1, +0] and fills *d, pointed at file:doc_line
+ * (the rule's position kept in the message). */
+sr_status_t sr_eval_validate(sr_engine_t *e, const sr_reader_t *rd, const char *file, int doc_line,
+                             sr_idset_t *ids, sr_case_report_t *rep,
+                             void (*relocate)(sr_case_report_t *, void *), void *ud, sr_diag_t *d);
+sr_status_t sr_eval_validated(sr_engine_t *e, const char *file, int doc_line, const sr_case_report_t *rep,
+                              sr_diag_t *d);
 
 /* Removes null values from the maps of the table at idx, recursively, so
  * rules see an unknown field as nil. [-0, +0] */

@@ -110,6 +110,55 @@ static void write_error_record(lua_State *L, sr_writer_t *w, const char *id, con
     lua_settop(L, top);
 }
 
+sr_status_t sr_eval_validate(sr_engine_t *e, const sr_reader_t *rd, const char *file, int doc_line,
+                             sr_idset_t *ids, sr_case_report_t *rep,
+                             void (*relocate)(sr_case_report_t *, void *), void *ud, sr_diag_t *d)
+{
+    lua_State *L = e->sb.L;
+    /* every case is validated before any rule sees it */
+    sr_case_report_reset(rep);
+    sr_status_t rs = sr_case_validate(e->case_sch, L, -1, rd, NULL, 0, ids, rep);
+    if (relocate)
+        relocate(rep, ud);
+    if (rs == SR_ERR_SCHEMA)
+        sr_verrors_to_diag(&rep->errors, file, d);
+    else if (rs != SR_OK)
+        sr_diag_set(d, rs, file, doc_line, 0, NULL, "out of memory while validating the case");
+    if (rs != SR_OK)
+        lua_pop(L, 1); /* the case */
+    return rs;
+}
+
+sr_status_t sr_eval_validated(sr_engine_t *e, const char *file, int doc_line, const sr_case_report_t *rep,
+                              sr_diag_t *d)
+{
+    lua_State *L = e->sb.L;
+    sr_strip_nulls(L, -1);
+    sr_status_t rs = sr_engine_eval_top(e, d);
+    if (rs != SR_OK && !d->file) {
+        free(d->file);
+        d->file = sr_strdup(file);
+        d->line = doc_line;
+    }
+    if (rs == SR_OK && rep->warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep->warnings) != SR_OK) {
+        lua_pop(L, 1); /* the result */
+        rs = SR_ERR_NOMEM;
+        sr_diag_set(d, rs, file, doc_line, 0, NULL, "out of memory adding the warnings to the result");
+    }
+    if ((rs == SR_ERR_RULE || rs == SR_ERR_LIMIT) && d->file && d->line > 0 && strcmp(d->file, file) != 0) {
+        /* a rule failed: keep the rule's position in the message, and point
+         * the record at the case */
+        char *msg = sr_asprintf("rule error: %s:%d: %s", d->file, d->line, d->message ? d->message : "");
+        free(d->message);
+        d->message = msg;
+        free(d->file);
+        d->file = sr_strdup(file);
+        d->line = doc_line;
+        d->column = 0;
+    }
+    return rs;
+}
+
 sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FILE *diag_out,
                              sr_rec_meta_t *meta)
 {
@@ -138,31 +187,12 @@ sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FI
             }
             lua_pop(L, 1); /* the id */
         }
-        /* every case is validated before any rule sees it */
-        rs = sr_case_validate(e->case_sch, L, -1, rd, NULL, 0, NULL, &rep);
+        rs = sr_eval_validate(e, rd, sr_reader_name(rd), sr_reader_doc_line(rd), NULL, &rep, NULL, NULL, &cd);
         if (diag_out)
             sr_case_report_print(&rep, sr_reader_name(rd), sr_reader_doc_line(rd), diag_out);
-        if (rs == SR_ERR_SCHEMA) {
-            invalid = 1;
-            sr_verrors_to_diag(&rep.errors, sr_reader_name(rd), &cd);
-        } else if (rs != SR_OK) {
-            sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
-                        "out of memory while validating the case");
-        }
-        if (rs == SR_OK) {
-            sr_strip_nulls(L, -1);
-            rs = sr_engine_eval_top(e, &cd);
-            if (rs != SR_OK && !cd.file) {
-                free(cd.file);
-                cd.file = sr_strdup(sr_reader_name(rd));
-                cd.line = sr_reader_doc_line(rd);
-            }
-            if (rs == SR_OK && rep.warnings.n && sr_verrors_set_field(L, -1, "warnings", &rep.warnings) != SR_OK) {
-                rs = SR_ERR_NOMEM;
-                sr_diag_set(&cd, rs, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
-                            "out of memory adding the warnings to the result");
-            }
-        }
+        invalid = rs == SR_ERR_SCHEMA;
+        if (rs == SR_OK)
+            rs = sr_eval_validated(e, sr_reader_name(rd), sr_reader_doc_line(rd), &rep, &cd);
         if (rs == SR_OK) {
             rs = sr_writer_record(w, L, -1, &cd);
             if (rs != SR_OK) {
@@ -181,18 +211,6 @@ sr_status_t sr_eval_document(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FI
         lua_settop(L, top);
     }
     if (rs != SR_OK) {
-        if ((rs == SR_ERR_RULE || rs == SR_ERR_LIMIT) && cd.file && cd.line > 0 &&
-            strcmp(cd.file, sr_reader_name(rd)) != 0) {
-            /* a rule failed: keep the rule's position in the message,
-             * and point the record at the case */
-            char *msg = sr_asprintf("rule error: %s:%d: %s", cd.file, cd.line, cd.message ? cd.message : "");
-            free(cd.message);
-            cd.message = msg;
-            free(cd.file);
-            cd.file = sr_strdup(sr_reader_name(rd));
-            cd.line = sr_reader_doc_line(rd);
-            cd.column = 0;
-        }
         if (diag_out && !invalid) /* a case's problems were printed above */
             sr_diag_print(&cd, diag_out);
         write_error_record(L, w, sr_reader_doc_id(rd), &cd, &rep, invalid);

@@ -389,6 +389,17 @@ end
 -- (the manifest's file order), so a rule may read the results of earlier files.
 ---------------------------------------------------------------------------------------------
 
+-- Coverage recording, on only while `verify --coverage` runs (P.coverage_start); otherwise nil
+-- and each hook below costs one test. COVERAGE[obj][what] = true for each row (what = "row"),
+-- band (the band's id, or "indeterminate", under its bands), contraindication status and kind,
+-- and decision step outcome an evaluation reached.
+local COVERAGE = nil
+local function cover(obj, what)
+  local seen = COVERAGE[obj]
+  if not seen then seen = {}; COVERAGE[obj] = seen end
+  seen[what] = true
+end
+
 local outputs = {}          -- ordered list of { name, pos, compute = function(case, results) }
 local output_by_name = {}
 local finished = false
@@ -553,6 +564,7 @@ local function score_item(it, subject, case, results)
   -- not given at all stays unknown even if the table has a single row (SPEC: never a default).
   if #possible == 1 and not entry.unmatched and (entry.value ~= NULL or entry.value_range ~= nil) then
     local r = possible[1]
+    if COVERAGE then cover(r, "row") end
     entry.points = r.points
     entry.row = { fr = r.fr, en = r.en }
     entry.source = r.source
@@ -605,6 +617,7 @@ local score = named("score", function(name, def, pos)
     out.bands = {}
     for _, b in ipairs(s.bands) do
       local found, candidates = lookup(b, lo, hi)
+      if COVERAGE then cover(b, found.id) end
       out[b.name] = found.id
       local detail = { fr = found.fr, en = found.en, source = found.source or b.source }
       if found == INDETERMINATE then
@@ -674,12 +687,14 @@ local classification = named("classification", function(name, def, pos)
         if r.when.test(value) then
           out[c.value_key], out[c.gives] = value, r.attrs[c.gives]
           out.fr, out.en, out.source = r.fr, r.en, r.source
+          if COVERAGE then cover(r, "row") end
           return out
         end
       end
     end
     out[c.value_key], out[c.gives] = NULL, c.unknown
     out.fr, out.en = "non renseigné", "not given"
+    if COVERAGE then cover(c, "unknown") end
     return out
   end
   return register(name, pos, c)
@@ -713,6 +728,7 @@ local contraindication = named("contraindication", function(name, def, pos)
         end
         out[i] = { id = c.id, status = status_word(call_condition(c.when, case, case, results)),
                    kind = kind, fr = c.fr, en = c.en, source = c.source }
+        if COVERAGE then cover(c, out[i].status); cover(c, "kind " .. kind) end
       end
       return out
     end
@@ -807,6 +823,7 @@ local decision = named("decision", function(name, def, pos)
         local outcome = s.gives
         if type(outcome) == "function" then outcome = read(outcome, case, case, results) end
         if outcome == nil then outcome = "indeterminate" end
+        if COVERAGE then cover(s, outcome) end
         results[name .. "_reason"] = { step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }
         results[name .. "_caveats"] = caveats
         return outcome
@@ -1277,6 +1294,196 @@ function P.describe()
   local out = array()
   for i, o in ipairs(outputs) do out[i] = describe_output(o) end
   return { api_level = P.api_level, outputs = out }
+end
+
+---------------------------------------------------------------------------------------------
+-- Coverage (`spinerules verify --coverage`): which table rows, bands, contraindication
+-- branches and decision paths the golden cases reach, and which no case can reach at all.
+--   P.coverage_start()   records from now on what each evaluation reaches
+--   P.coverage_report()  every point: { category, id, pos, reached, reachable, why }
+-- Reachability comes from the structure: a row whose values earlier rows of its table all
+-- take is shadowed; a band holds no total the table's rows can add up to; `indeterminate`
+-- needs two reachable bands; a contraindication takes its relative kind only with a
+-- `relative_when`; a decision step whose condition needs an unreachable band, or a kind no
+-- contraindication takes, is never taken. Conditions written as rule-file functions are
+-- assumed able to give every answer.
+---------------------------------------------------------------------------------------------
+
+function P.coverage_start()
+  COVERAGE = {}
+end
+
+-- shadowed(rows, j): the earlier row that takes every value row j stands for, or nil.
+local function shadowed(rows, j)
+  local m = rows[j].when
+  if m.custom then return nil end
+  local earlier = {}
+  for i = 1, j - 1 do
+    if not rows[i].when.custom then earlier[#earlier + 1] = rows[i] end
+  end
+  if #earlier == 0 then return nil end
+  local function taker(v)
+    for _, r in ipairs(earlier) do if r.when.test(v) then return r end end
+    return nil
+  end
+  if m.lo ~= nil then   -- numeric: the earlier numeric rows must cover [lo, hi] (whole values)
+    local spans = {}
+    for _, r in ipairs(earlier) do
+      if r.when.lo ~= nil then spans[#spans + 1] = r end
+    end
+    table.sort(spans, function(a, b) return a.when.lo < b.when.lo end)
+    local from, last = m.lo, nil
+    for _, r in ipairs(spans) do
+      if r.when.lo <= from and r.when.hi >= from then
+        last = r
+        if r.when.hi >= m.hi then return last end
+        from = r.when.hi + 1
+      end
+    end
+    return nil
+  end
+  local values = m.list or { m.literal }
+  local last
+  for _, v in ipairs(values) do
+    last = taker(v)
+    if not last then return nil end
+  end
+  return last
+end
+
+-- The totals a score's reachable rows can add up to, with their smallest and largest.
+local function score_totals(s, row_ok)
+  local sums = { [0] = true }
+  for _, it in ipairs(s.items) do
+    local next_sums = {}
+    for total in pairs(sums) do
+      for _, r in ipairs(it.rows) do
+        if row_ok[r] then next_sums[total + r.points] = true end
+      end
+    end
+    sums = next_sums
+  end
+  local lo, hi = INF, -INF
+  for t in pairs(sums) do
+    if t < lo then lo = t end
+    if t > hi then hi = t end
+  end
+  return sums, lo, hi
+end
+
+function P.coverage_report()
+  local seen = COVERAGE or {}
+  local points = array()
+  local function add(category, id, obj, what, pos, reachable, why)
+    points[#points + 1] = { category = category, id = id, pos = pos_of(pos),
+                            reached = (seen[obj] or {})[what] == true,
+                            reachable = reachable, why = (not reachable) and why or nil }
+  end
+  local row_ok, band_ok, bands_of_score = {}, {}, {}
+  local kinds = {}   -- kinds some contraindication can take
+  local function add_rows(prefix, rows)
+    for j, r in ipairs(rows) do
+      local by = shadowed(rows, j)
+      row_ok[r] = by == nil
+      add("row", prefix .. " row " .. row_when(r.when), r, "row", r.pos, by == nil,
+          by and ("shadowed: the row at " .. at(by.pos) .. " takes every value it stands for"))
+    end
+  end
+  for _, o in ipairs(outputs) do
+    if o.kind == "score" then
+      for _, it in ipairs(o.items) do add_rows(o.name .. "." .. it.name, it.rows) end
+      local sums, lo, hi = score_totals(o, row_ok)
+      bands_of_score[o.name] = {}
+      for _, b in ipairs(o.bands) do
+        bands_of_score[o.name][b.name] = b
+        local reachable_count = 0
+        for _, x in ipairs(b.list) do
+          local ok = false
+          for t in pairs(sums) do if t >= x.lo and t <= x.hi then ok = true; break end end
+          band_ok[x] = ok
+          if ok then reachable_count = reachable_count + 1 end
+          add("band", o.name .. "." .. b.name .. " " .. x.id .. " (" .. limits_text(x.lo, x.hi) .. ")", b, x.id,
+              x.pos, ok, string.format("no total reaches it: the rows of %s add up to totals from %s to %s",
+                                       o.name, tostring(lo), tostring(hi)))
+        end
+        band_ok[b] = reachable_count >= 2
+        add("band", o.name .. "." .. b.name .. " indeterminate", b, "indeterminate", b.pos, reachable_count >= 2,
+            "a range of totals can straddle two bands only when two bands can be reached")
+      end
+    elseif o.kind == "classification" then
+      add_rows(o.name, o.rows)
+      add("row", o.name .. " " .. o.unknown .. " (no value)", o, "unknown", o.pos, true)
+    elseif o.kind == "contraindications" then
+      for _, c in ipairs(o.entries) do
+        for _, status in ipairs({ "present", "absent", "unknown" }) do
+          add("contraindication", "contraindication " .. c.id .. " " .. status, c, status, c.pos, true)
+        end
+        kinds[c.kind] = true
+        if c.relative_when and c.kind ~= "relative" then
+          kinds.relative = true
+          add("contraindication", "contraindication " .. c.id .. " kind " .. c.kind, c, "kind " .. c.kind, c.pos, true)
+          add("contraindication", "contraindication " .. c.id .. " kind relative", c, "kind relative", c.pos, true)
+        end
+      end
+    end
+  end
+  -- can_hold(cond): may this condition be true for some case? (nil: why not)
+  local function can_hold(cond)
+    local d = cond and DESC[cond]
+    if not d then return true end
+    if d.op == "band_is" then
+      local b = (bands_of_score[d[1]] or {})[d[2]]
+      if not b then return true end
+      if d[3] == "indeterminate" then return band_ok[b], d[1] .. "." .. d[2] .. " is never indeterminate" end
+      for _, x in ipairs(b.list) do
+        if x.id == d[3] then return band_ok[x], "no total reaches " .. d[1] .. "." .. d[2] .. " " .. x.id end
+      end
+      return false, d[1] .. "." .. d[2] .. " has no band " .. tostring(d[3])
+    elseif d.op == "any_contraindication" then
+      return kinds[d[1]] == true, "no contraindication can be " .. d[1]
+    elseif d.op == "all_of" then
+      for _, c in ipairs(d[1]) do
+        local ok, why = can_hold(c)
+        if not ok then return false, why end
+      end
+    elseif d.op == "any_of" then
+      local why
+      for _, c in ipairs(d[1]) do
+        local ok, w = can_hold(c)
+        if ok then return true end
+        why = w
+      end
+      return false, why
+    end
+    return true
+  end
+  for _, o in ipairs(outputs) do
+    if o.kind == "decision" then
+      for _, s in ipairs(o.steps) do
+        local ok, why = can_hold(s.when)
+        local prefix = o.name .. " step " .. s.number .. " " .. s.id .. " -> "
+        local d = type(s.gives) == "function" and DESC[s.gives]
+        local b = d and d.op == "band_of" and (bands_of_score[d[1]] or {})[d[2]]
+        if b then
+          for _, x in ipairs(b.list) do
+            local x_ok, x_why = ok, why
+            if ok and not band_ok[x] then
+              x_ok, x_why = false, "no total reaches " .. d[1] .. "." .. d[2] .. " " .. x.id
+            end
+            add("decision", prefix .. x.id, s, x.id, s.pos, x_ok, x_why)
+          end
+        elseif type(s.gives) == "string" then
+          add("decision", prefix .. s.gives, s, s.gives, s.pos, ok, why)
+        else
+          -- an outcome computed by a rule-file function: the step counts as reached once taken
+          points[#points + 1] = { category = "decision", id = prefix .. "(computed)", pos = pos_of(s.pos),
+                                  reached = next(seen[s] or {}) ~= nil, reachable = ok,
+                                  why = (not ok) and why or nil }
+        end
+      end
+    end
+  end
+  return points
 end
 
 -- The writer orders every map's keys by their place here (others follow, sorted bytewise).
