@@ -64,8 +64,13 @@ local function at(pos)
   return (tostring(pos):gsub(":$", ""))
 end
 
+-- TRACE(t, path): when the host's checker sets it (P.inspect().set_trace), told of every
+-- path a rule reads, so `spinerules check` can find the case fields a function reads.
+local TRACE = nil
+
 -- get(t, "a.b.c"): the value at that path, or nil when any step is missing or null.
 local function get(t, path)
+  if TRACE then TRACE(t, path) end
   local v = t
   for key in path:gmatch("[^%.]+") do
     if type(v) ~= "table" then return nil end
@@ -451,13 +456,29 @@ local function row(def)
   return setmetatable(r, ROW)
 end
 
--- item "pain" { fr = ..., en = ..., input = "pain", row {...}, row {...} }
+-- A declared maximum (`max = 18`): whole and not negative.
+local function declared_max(def, pos, what)
+  if def.max ~= nil and (math.type(def.max) ~= "integer" or def.max < 0) then
+    fail(pos, "%s: max must be a whole number of points (got %s)", what, tostring(def.max))
+  end
+  return def.max
+end
+
+-- item "pain" { fr = ..., en = ..., input = "pain", max = 3, domain = ..., row {...}, ... }
+-- `max` (optional): the points the table gives at most, as the chapter prints it ("0/5").
+-- `domain` (optional, for an input computed by a function): the values it takes, so that
+-- `spinerules check` can prove every value has one row: a case field whose values it takes
+-- ("patient.general_condition"), a list of values, or a numeric condition (at_least(1)).
 local item = named("item", function(name, def, pos)
   labels_of(def, pos, "item '" .. name .. "'")
   local it = { name = name, pos = pos, fr = def.fr, en = def.en, source = def.source,
-               input = def.input or name, rows = {} }
+               input = def.input or name, rows = {},
+               declared_max = declared_max(def, pos, "item '" .. name .. "'"), domain = def.domain }
   if type(it.input) ~= "string" and type(it.input) ~= "function" then
     fail(pos, "item '%s': input must be a path or a function", name)
+  end
+  if it.domain ~= nil and type(it.domain) ~= "string" and type(it.domain) ~= "table" then
+    fail(pos, "item '%s': domain must be a case field, a list of values or a numeric condition", name)
   end
   for _, r in ipairs(def) do
     if getmetatable(r) ~= ROW then fail(pos, "item '%s' may only contain rows", name) end
@@ -577,11 +598,12 @@ local function score_item(it, subject, case, results)
   return lo, hi, entry
 end
 
--- score "sins" { fr, en, source, each = "spine.lesions", key = "level", item..., bands... }
+-- score "sins" { fr, en, source, max = 18, each = "spine.lesions", key = "level", item...,
+--               bands... }   (`max`, optional: the total the chapter scores it out of)
 local score = named("score", function(name, def, pos)
   labels_of(def, pos, "score '" .. name .. "'")
   local s = { fr = def.fr, en = def.en, source = def.source, each = def.each, key = def.key,
-              items = {}, bands = {} }
+              items = {}, bands = {}, declared_max = declared_max(def, pos, "score '" .. name .. "'") }
   for _, x in ipairs(def) do
     local mt = getmetatable(x)
     if mt == ITEM then
@@ -1238,7 +1260,7 @@ end
 local function describe_output(o)
   local d = { name = o.name, kind = o.kind, fr = o.fr, en = o.en, source = o.source, pos = pos_of(o.pos) }
   if o.kind == "score" then
-    d.each, d.key, d.min, d.max = how(o.each), o.key, o.min, o.max
+    d.each, d.key, d.min, d.max, d.declared_max = how(o.each), o.key, o.min, o.max, o.declared_max
     d.items, d.bands = array(), array()
     for i, it in ipairs(o.items) do
       local rows = array()
@@ -1247,7 +1269,8 @@ local function describe_output(o)
                     source = r.source, pos = pos_of(r.pos) }
       end
       d.items[i] = { name = it.name, fr = it.fr, en = it.en, source = it.source, pos = pos_of(it.pos),
-                     input = how(it.input), min = it.min, max = it.max, rows = rows }
+                     input = how(it.input), min = it.min, max = it.max, declared_max = it.declared_max,
+                     rows = rows }
     end
     for i, b in ipairs(o.bands) do
       local list = array()
@@ -1484,6 +1507,20 @@ function P.coverage_report()
     end
   end
   return points
+end
+
+-- P.inspect(): the live definitions, for the host's trusted checker (engine/lint.lua), which
+-- proves tables whole and probes conditions; never given to rule files. After P.finish the
+-- definitions are read-only: read them with pairs/ipairs/#, not next.
+function P.inspect()
+  return {
+    outputs = outputs, output_by_name = output_by_name, levels = LEVELS,
+    matcher_mt = MATCHER, is_bounded = is_bounded, null = NULL, unknown = UNKNOWN,
+    how = how, row_when = row_when,
+    desc = function(fn) return DESC[fn] end,
+    depends = function(fn) return DEPENDS[fn] end,
+    set_trace = function(fn) TRACE = fn end,
+  }
 end
 
 -- The writer orders every map's keys by their place here (others follow, sorted bytewise).
