@@ -19,7 +19,6 @@
 struct sr_writer {
     sr_output_format_t fmt;
     sr_buf_t out;   /* kept records */
-    sr_buf_t rec;   /* the record being built */
 };
 
 typedef struct {
@@ -42,10 +41,19 @@ static int key_cmp(const void *a, const void *b)
 
 /* Visitor over a Lua value, shared by the JSON and YAML back ends. */
 typedef struct visitor visitor_t;
+/* One step of the path to the value being visited; the path is rendered
+ * only when an error needs it. */
+typedef struct {
+    const char *key; /* NULL for an array element */
+    size_t len;
+    long long index;
+} step_t;
+
 struct visitor {
     lua_State *L;
     int rank_idx;        /* absolute index of the rank table, or 0 */
-    sr_buf_t path;       /* path of the value being visited */
+    step_t path[MAX_DEPTH + 1];
+    int depth;           /* steps in path */
     sr_diag_t *d;
     int failed;
     int (*scalar_null)(visitor_t *);
@@ -62,7 +70,20 @@ static int vfail(visitor_t *v, const char *msg)
 {
     if (!v->failed) {
         v->failed = 1;
-        sr_diag_set(v->d, SR_ERR_RULE, NULL, 0, 0, v->path.data ? v->path.data : "", "%s", msg);
+        sr_buf_t b;
+        sr_buf_init(&b);
+        sr_buf_puts(&b, "");
+        for (int i = 0; i < v->depth; i++) {
+            if (v->path[i].key) {
+                if (i)
+                    sr_buf_puts(&b, ".");
+                sr_buf_append(&b, v->path[i].key, v->path[i].len);
+            } else {
+                sr_buf_printf(&b, "[%lld]", v->path[i].index);
+            }
+        }
+        sr_diag_set(v->d, SR_ERR_RULE, NULL, 0, 0, b.data ? b.data : "", "%s", msg);
+        sr_buf_free(&b);
     }
     return -1;
 }
@@ -90,19 +111,19 @@ static int visit_table(visitor_t *v, int idx, int depth)
         return vfail(v, "result nested too deeply (or a table contains itself)");
     if (!lua_checkstack(L, 6))
         return vfail(v, "result nested too deeply for the Lua stack");
-    size_t path_len = v->path.len;
+    step_t *step = &v->path[depth];
     if (sr_lv_isarray(L, idx)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         if (v->open(v, 0))
             return -1;
         for (lua_Integer i = 1; i <= n; i++) {
-            sr_buf_printf(&v->path, "[%lld]", (long long)(i - 1));
+            step->key = NULL;
+            step->index = (long long)(i - 1);
+            v->depth = depth + 1;
             lua_rawgeti(L, idx, i);
             int rc = visit(v, lua_gettop(L), depth + 1);
             lua_pop(L, 1);
-            v->path.len = path_len;
-            if (v->path.data)
-                v->path.data[path_len] = '\0';
+            v->depth = depth;
             if (rc)
                 return -1;
         }
@@ -144,9 +165,9 @@ static int visit_table(visitor_t *v, int idx, int depth)
     qsort(keys, count, sizeof *keys, key_cmp);
     int rc = v->open(v, 1);
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        if (path_len)
-            sr_buf_puts(&v->path, ".");
-        sr_buf_append(&v->path, keys[i].s, keys[i].len);
+        step->key = keys[i].s;
+        step->len = keys[i].len;
+        v->depth = depth + 1;
         rc = v->scalar_str(v, keys[i].s, keys[i].len);
         if (rc == 0) {
             lua_pushlstring(L, keys[i].s, keys[i].len);
@@ -154,9 +175,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
             rc = visit(v, lua_gettop(L), depth + 1);
             lua_pop(L, 1);
         }
-        v->path.len = path_len;
-        if (v->path.data)
-            v->path.data[path_len] = '\0';
+        v->depth = depth;
     }
     free(keys);
     if (rc)
@@ -232,8 +251,6 @@ static void visitor_init(visitor_t *v, lua_State *L, sr_diag_t *d)
     memset(v, 0, sizeof *v);
     v->L = L;
     v->d = d;
-    sr_buf_init(&v->path);
-    sr_buf_puts(&v->path, "");
     lua_getfield(L, LUA_REGISTRYINDEX, SR_REG_KEY_RANK);
     if (lua_istable(L, -1))
         v->rank_idx = lua_gettop(L);
@@ -245,18 +262,23 @@ static void visitor_done(visitor_t *v)
 {
     if (v->rank_idx)
         lua_remove(v->L, v->rank_idx);
-    sr_buf_free(&v->path);
 }
 
+static void j_print(void *ctx, const char *str, size_t len) { sr_buf_append(ctx, str, len); }
+
+/* Appends the JSON of the value at idx to into (yajl prints straight into
+ * it); on failure into is left as it was. */
 static sr_status_t json_record(sr_buf_t *into, lua_State *L, int idx, sr_diag_t *d)
 {
     idx = lua_absindex(L, idx);
+    size_t start = into->len;
     yajl_gen g = yajl_gen_alloc(NULL);
     if (!g) {
         sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
         return SR_ERR_NOMEM;
     }
     yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    yajl_gen_config(g, yajl_gen_print_callback, j_print, into);
     visitor_t v;
     visitor_init(&v, L, d);
     v.ud = g;
@@ -269,19 +291,20 @@ static sr_status_t json_record(sr_buf_t *into, lua_State *L, int idx, sr_diag_t 
     v.close = j_close;
     int rc = visit(&v, idx, 0);
     visitor_done(&v);
-    sr_status_t st = SR_OK;
-    if (rc == 0) {
-        const unsigned char *buf;
-        size_t len;
-        yajl_gen_get_buf(g, &buf, &len);
-        if (sr_buf_append(into, buf, len) != 0) {
-            sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
-            st = SR_ERR_NOMEM;
-        }
-    } else {
-        st = d->status;
-    }
     yajl_gen_free(g);
+    sr_status_t st = SR_OK;
+    if (rc != 0) {
+        st = d->status;
+    } else if (into->failed) {
+        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+        st = SR_ERR_NOMEM;
+    }
+    if (st != SR_OK) {
+        into->failed = 0;
+        into->len = start;
+        if (into->data)
+            into->data[start] = '\0';
+    }
     return st;
 }
 
@@ -393,7 +416,6 @@ sr_writer_t *sr_writer_new(sr_output_format_t fmt)
         return NULL;
     w->fmt = fmt;
     sr_buf_init(&w->out);
-    sr_buf_init(&w->rec);
     return w;
 }
 
@@ -402,24 +424,26 @@ void sr_writer_free(sr_writer_t *w)
     if (!w)
         return;
     sr_buf_free(&w->out);
-    sr_buf_free(&w->rec);
     free(w);
 }
 
 sr_status_t sr_writer_record(sr_writer_t *w, lua_State *L, int idx, sr_diag_t *d)
 {
-    sr_buf_reset(&w->rec);
-    sr_status_t st = w->fmt == SR_OUT_YAML ? yaml_record(&w->rec, L, idx, d)
-                                           : json_record(&w->rec, L, idx, d);
-    if (st != SR_OK)
-        return st;
-    if (w->fmt == SR_OUT_JSONL)
-        sr_buf_append(&w->rec, "\n", 1);
-    if (w->rec.failed || sr_buf_append(&w->out, w->rec.data, w->rec.len) != 0) {
+    size_t start = w->out.len;
+    sr_status_t st = w->fmt == SR_OUT_YAML ? yaml_record(&w->out, L, idx, d) : json_record(&w->out, L, idx, d);
+    if (st == SR_OK && w->fmt == SR_OUT_JSONL)
+        sr_buf_append(&w->out, "\n", 1);
+    if (st == SR_OK && w->out.failed) {
         sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
-        return SR_ERR_NOMEM;
+        st = SR_ERR_NOMEM;
     }
-    return SR_OK;
+    if (st != SR_OK) { /* nothing of a refused record is kept */
+        w->out.failed = 0;
+        w->out.len = start;
+        if (w->out.data)
+            w->out.data[start] = '\0';
+    }
+    return st;
 }
 
 const char *sr_writer_data(const sr_writer_t *w, size_t *len)
