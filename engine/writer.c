@@ -264,7 +264,17 @@ static void visitor_done(visitor_t *v)
         lua_remove(v->L, v->rank_idx);
 }
 
-static void j_print(void *ctx, const char *str, size_t len) { sr_buf_append(ctx, str, len); }
+static void j_print(void *ctx, const char *str, size_t len)
+{
+    sr_buf_t *b = ctx;
+    if (b->len + len < b->cap && !b->failed) { /* yajl prints token by token: the common case */
+        memcpy(b->data + b->len, str, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return;
+    }
+    sr_buf_append(b, str, len);
+}
 
 /* Appends the JSON of the value at idx to into (yajl prints straight into
  * it); on failure into is left as it was. */
