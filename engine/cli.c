@@ -28,9 +28,9 @@ static const char usage_text[] =
     "evaluates patient cases with a versioned rule set written in Lua.\n"
     "\n"
     "commands:\n"
-    "  eval   [--rules DIR] [--format jsonl|yaml] [--input-format auto|yaml|jsonl]\n"
-    "         [--jobs N] [-o FILE] [FILE...|-]\n"
-    "                                 evaluate cases (YAML stream or JSON Lines)\n"
+    "  eval   [--rules DIR] [--format jsonl|yaml|csv|html] [--lang fr|en]\n"
+    "         [--input-format auto|yaml|jsonl|csv] [--jobs N] [-o FILE] [FILE...|-]\n"
+    "                                 evaluate cases (YAML stream, JSON Lines or CSV)\n"
     "  verify [--rules DIR] [--coverage]\n"
     "                                 run the rule set's golden cases; with\n"
     "                                 --coverage, list the rows, bands,\n"
@@ -45,9 +45,12 @@ static const char usage_text[] =
     "                    version of " DEFAULT_RULESET " found beside the executable.\n"
     "                    --rules sha256:HEX picks the installed rule set with that\n"
     "                    digest (as a result records it; a unique prefix will do)\n"
-    "  --format FMT      result format: jsonl (default) or yaml\n"
-    "  --input-format F  auto (default: by extension, or '{' first means JSON Lines),\n"
-    "                    yaml or jsonl\n"
+    "  --format FMT      result format: jsonl (default), yaml, csv (one row per case,\n"
+    "                    for spreadsheets) or html (one self-contained page, one card\n"
+    "                    per case, that prints well)\n"
+    "  --lang L          language of the html report: fr (default) or en\n"
+    "  --input-format F  auto (default: .csv files are CSV, .jsonl files or '{' first\n"
+    "                    JSON Lines, anything else YAML), yaml, jsonl or csv\n"
     "  -j, --jobs N      evaluate with N workers (default: one per core); the output\n"
     "                    is the same, in input order, whatever N\n"
     "  --progress        show progress on stderr (default: only when stderr is a\n"
@@ -246,6 +249,7 @@ typedef struct {
     const char *output;
     sr_output_format_t format;
     sr_input_format_t input_format;
+    const char *lang;    /* eval --lang */
     int jobs;            /* 0: one per core */
     int progress;        /* -1: when stderr is a terminal; 0 off; 1 on */
     int coverage;        /* verify --coverage */
@@ -291,8 +295,12 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 o->format = SR_OUT_JSONL;
             else if (strcmp(val, "yaml") == 0)
                 o->format = SR_OUT_YAML;
+            else if (strcmp(val, "csv") == 0)
+                o->format = SR_OUT_CSV;
+            else if (strcmp(val, "html") == 0)
+                o->format = SR_OUT_HTML;
             else {
-                usage_error("unknown format '%s' (expected jsonl or yaml)", val);
+                usage_error("unknown format '%s' (expected jsonl, yaml, csv or html)", val);
                 return -1;
             }
         } else if (strcmp(a, "--input-format") == 0) {
@@ -303,10 +311,19 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 o->input_format = SR_IN_YAML;
             else if (strcmp(val, "jsonl") == 0)
                 o->input_format = SR_IN_JSONL;
+            else if (strcmp(val, "csv") == 0)
+                o->input_format = SR_IN_CSV;
             else {
-                usage_error("unknown input format '%s' (expected auto, yaml or jsonl)", val);
+                usage_error("unknown input format '%s' (expected auto, yaml, jsonl or csv)", val);
                 return -1;
             }
+        } else if (strcmp(a, "--lang") == 0) {
+            NEED_VALUE();
+            if (strcmp(val, "fr") != 0 && strcmp(val, "en") != 0) {
+                usage_error("unknown language '%s' (expected fr or en)", val);
+                return -1;
+            }
+            o->lang = val;
         } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
             NEED_VALUE();
             char *end;
@@ -384,7 +401,16 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
     }
     sr_run_stats_t stats = {0, 0};
     int status = EXIT_OK;
-    for (int i = 0; i < o.nfiles; i++) {
+    if (o.lang)
+        sr_engine_set_lang(e, o.lang);
+    sr_diag_t bd;
+    sr_diag_init(&bd);
+    int began = sr_engine_write_begin(e, o.format, out, &bd) == SR_OK; /* the CSV header, the HTML page head */
+    if (!began) {
+        sr_diag_print(&bd, stderr);
+        status = EXIT_USAGE;
+    }
+    for (int i = 0; i < o.nfiles && began; i++) {
         sr_diag_t d;
         sr_diag_init(&d);
         if (sr_engine_eval_file(e, o.files[i], o.input_format, o.format, out, stderr, &stats, &d) != SR_OK) {
@@ -393,6 +419,11 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
         }
         sr_diag_free(&d);
     }
+    if (began && sr_engine_write_end(e, o.format, out, &bd) != SR_OK) {
+        sr_diag_print(&bd, stderr);
+        status = EXIT_USAGE;
+    }
+    sr_diag_free(&bd);
     if (status == EXIT_OK && stats.failed)
         status = EXIT_FAILED;
     if (fflush(out) != 0 || ferror(out)) {

@@ -27,6 +27,7 @@ struct sr_engine {
     int progress;       /* show progress on stderr */
     sr_engine_t **workers; /* the extra engines of the workers, opened on demand */
     int nworkers;
+    char lang[3];       /* language of readable outputs: "fr", "en" ("" = fr) */
 };
 
 /* The prelude source, embedded at build time from engine/prelude.lua. */
@@ -74,6 +75,13 @@ sr_status_t sr_eval_validate(sr_engine_t *e, const sr_reader_t *rd, const char *
                              void (*relocate)(sr_case_report_t *, void *), void *ud, sr_diag_t *d);
 sr_status_t sr_eval_validated(sr_engine_t *e, const char *file, int doc_line, const sr_case_report_t *rep,
                               sr_diag_t *d);
+
+/* sr_engine_eval_file for a CSV input (csvin.h): path, or len bytes at data
+ * when data is not NULL (path then names it). One row, one case, one
+ * record; evaluated in this engine, in order. */
+sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data, size_t len,
+                             sr_output_format_t out_fmt, FILE *out, FILE *diag_out, sr_run_stats_t *stats,
+                             sr_diag_t *d);
 
 /* Removes null values from the maps of the table at idx, recursively, so
  * rules see an unknown field as nil. [-0, +0] */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvin.h"
 #include "engine.h"
 #include "lvalue.h"
 #include "reader.h"
@@ -222,4 +223,108 @@ done:
     sr_diag_free(&cd);
     sr_case_report_free(&rep);
     return rs;
+}
+
+sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data, size_t len,
+                             sr_output_format_t out_fmt, FILE *out, FILE *diag_out, sr_run_stats_t *stats,
+                             sr_diag_t *d)
+{
+    lua_State *L = e->sb.L;
+    sr_csvin_t *c = NULL;
+    sr_writer_t *w = sr_writer_new(out_fmt);
+    sr_idset_t *ids = sr_idset_new(); /* case ids are unique within one file */
+    sr_case_report_t rep;
+    sr_case_report_init(&rep);
+    sr_diag_t cd;
+    sr_diag_init(&cd);
+    sr_status_t st;
+    int top = lua_gettop(L);
+    if (!w || !ids) {
+        st = SR_ERR_NOMEM;
+        sr_diag_set(d, st, NULL, 0, 0, NULL, "out of memory");
+        goto done;
+    }
+    sr_writer_set_engine(w, e);
+    if ((st = sr_csvin_open(&c, L, path, data, len, sr_schema_name(e->case_sch), d)) != SR_OK)
+        goto done;
+    e->sb.log_out = diag_out; /* the rules' log() goes with the diagnostics */
+    const char *name = sr_csvin_name(c);
+    for (;;) {
+        sr_status_t rs = sr_csvin_next(c, L, &cd);
+        if (rs == SR_DONE)
+            break;
+        if (rs != SR_OK && sr_csvin_fatal(c)) {
+            /* the rest of the file cannot be read: a file error */
+            sr_diag_free(d);
+            *d = cd;
+            sr_diag_init(&cd);
+            st = rs;
+            goto done;
+        }
+        int row = sr_csvin_doc_line(c), invalid = 0;
+        sr_case_report_reset(&rep);
+        if (rs == SR_OK) {
+            rs = sr_eval_validate(e, NULL, name, row, ids, &rep, sr_csvin_relocate, c, &cd);
+            invalid = rs == SR_ERR_SCHEMA;
+            if (diag_out)
+                sr_csvin_report_print(&rep, name, row, diag_out);
+            if (rs == SR_OK)
+                rs = sr_eval_validated(e, name, row, &rep, &cd);
+            if (rs == SR_OK) {
+                rs = sr_writer_record(w, L, -1, &cd);
+                if (rs != SR_OK) {
+                    char *msg = sr_asprintf("invalid result at '%s': %s", cd.path ? cd.path : "",
+                                            cd.message ? cd.message : "");
+                    sr_diag_set(&cd, rs, name, row, 0, NULL, "%s", msg ? msg : "invalid result");
+                    free(msg);
+                }
+            }
+            lua_settop(L, top);
+        }
+        if (rs != SR_OK) {
+            if (diag_out && !invalid)
+                sr_csvin_diag_print(&cd, diag_out);
+            sr_push_error_record(L, sr_csvin_doc_id(c), &cd);
+            if (invalid && sr_verrors_count(&rep.errors) > 1)
+                sr_verrors_set_field(L, -1, "errors", &rep.errors);
+            sr_diag_t wd;
+            sr_diag_init(&wd);
+            sr_writer_record(w, L, -1, &wd);
+            sr_diag_free(&wd);
+            lua_settop(L, top);
+            if (stats)
+                stats->failed++;
+        }
+        sr_diag_free(&cd);
+        if (stats)
+            stats->cases++;
+        size_t n;
+        const char *bytes = sr_writer_data(w, &n);
+        if (n >= (1u << 16)) {
+            if (fwrite(bytes, 1, n, out) != n) {
+                st = SR_ERR_IO;
+                sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
+                goto done;
+            }
+            sr_writer_clear(w);
+        }
+    }
+    st = SR_OK;
+done:
+    if (w) {
+        size_t n;
+        const char *bytes = sr_writer_data(w, &n);
+        if (n && fwrite(bytes, 1, n, out) != n && st == SR_OK) {
+            st = SR_ERR_IO;
+            sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results");
+        }
+    }
+    e->sb.log_out = NULL;
+    lua_settop(L, top);
+    sr_diag_free(&cd);
+    sr_case_report_free(&rep);
+    sr_idset_free(ids);
+    sr_csvin_close(c);
+    sr_writer_free(w);
+    return st;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csvin.h"
 #include "engine.h"
 #include "lvalue.h"
 #include "reader.h"
@@ -103,6 +104,7 @@ static void chunk_eval(run_t *run, sr_engine_t *e, chunk_t *c)
     sr_reader_t *rd = NULL;
     FILE *diag = open_memstream(&c->diag, &c->diag_len);
     c->w = sr_writer_new(run->out_fmt);
+    sr_writer_set_engine(c->w, e);
     if (!diag || !c->w || sr_reader_open_mem(&rd, run->name, c->data, c->len, run->fmt, NULL, &d) != SR_OK) {
         run->failed_alloc = 1;
         goto done;
@@ -454,6 +456,7 @@ static sr_status_t open_workers(sr_engine_t *e, int jobs, sr_diag_t *d)
         sr_status_t st = sr_engine_open(&e->workers[e->nworkers], e->dir, d);
         if (st != SR_OK)
             return st;
+        memcpy(e->workers[e->nworkers]->lang, e->lang, sizeof e->lang);
         e->nworkers++;
     }
     return SR_OK;
@@ -472,6 +475,8 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
                                 sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
                                 sr_run_stats_t *stats, sr_diag_t *d)
 {
+    if (sr_csvin_wanted(path, in_fmt)) /* rows of a spreadsheet: one worker, in order */
+        return sr_eval_csv_file(e, path, NULL, 0, out_fmt, out, diag_out, stats, d);
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "<stdin>" : path;
     cutter_t ct;
@@ -525,6 +530,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
     sink.stats = stats;
     sink.ids = sr_idset_new();
     sink.w = sr_writer_new(out_fmt);
+    sr_writer_set_engine(sink.w, e);
     sink.L = e->sb.L;
     sink.progress = e->progress;
     sink.bytes_read = &ct.bytes_read;

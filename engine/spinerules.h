@@ -96,6 +96,17 @@ void sr_engine_set_jobs(sr_engine_t *e, int jobs);
  * cases per second, errors, time left). Off by default. */
 void sr_engine_set_progress(sr_engine_t *e, int on);
 
+/* Language of the readable outputs (the HTML report): "fr" (the default)
+ * or "en"; SR_ERR_USAGE for anything else. */
+sr_status_t sr_engine_set_lang(sr_engine_t *e, const char *lang);
+
+/* What a run in fmt writes before its first record and after its last one
+ * (around every sr_engine_eval_file of the run): the header row of
+ * SR_OUT_CSV, the head and the end of the SR_OUT_HTML page; nothing for
+ * JSON Lines and YAML. SR_OK, or an error with *d filled. */
+sr_status_t sr_engine_write_begin(sr_engine_t *e, sr_output_format_t fmt, FILE *out, sr_diag_t *d);
+sr_status_t sr_engine_write_end(sr_engine_t *e, sr_output_format_t fmt, FILE *out, sr_diag_t *d);
+
 /* Finds the default rule set: the newest version under
  * <root>/rules/spine-metastasis-lung/ where root is found from the executable
  * (its folder's parent, or <prefix>/share/spinerules). Returns a malloc'd path

@@ -10,14 +10,17 @@
 #include <yajl/yajl_gen.h>
 #include <yaml.h>
 
+#include "engine.h"
 #include "lvalue.h"
 #include "reader.h"
+#include "report.h"
 #include "util.h"
 
 #define MAX_DEPTH 32
 
 struct sr_writer {
     sr_output_format_t fmt;
+    sr_engine_t *e; /* CSV and HTML: the engine whose rule set names the columns */
     sr_buf_t out;   /* kept records */
 };
 
@@ -429,6 +432,12 @@ sr_writer_t *sr_writer_new(sr_output_format_t fmt)
     return w;
 }
 
+void sr_writer_set_engine(sr_writer_t *w, sr_engine_t *e)
+{
+    if (w)
+        w->e = e;
+}
+
 void sr_writer_free(sr_writer_t *w)
 {
     if (!w)
@@ -440,7 +449,17 @@ void sr_writer_free(sr_writer_t *w)
 sr_status_t sr_writer_record(sr_writer_t *w, lua_State *L, int idx, sr_diag_t *d)
 {
     size_t start = w->out.len;
-    sr_status_t st = w->fmt == SR_OUT_YAML ? yaml_record(&w->out, L, idx, d) : json_record(&w->out, L, idx, d);
+    sr_status_t st;
+    if (w->fmt == SR_OUT_CSV || w->fmt == SR_OUT_HTML) {
+        if (!w->e || w->e->sb.L != L) {
+            sr_diag_set(d, SR_ERR_USAGE, NULL, 0, 0, NULL, "CSV and HTML records need the writer's engine");
+            return SR_ERR_USAGE;
+        }
+        st = w->fmt == SR_OUT_CSV ? sr_csvout_record(w->e, &w->out, idx, d)
+                                  : sr_html_record(w->e, &w->out, idx, w->e->lang[0] ? w->e->lang : "fr", d);
+    } else {
+        st = w->fmt == SR_OUT_YAML ? yaml_record(&w->out, L, idx, d) : json_record(&w->out, L, idx, d);
+    }
     if (st == SR_OK && w->fmt == SR_OUT_JSONL)
         sr_buf_append(&w->out, "\n", 1);
     if (st == SR_OK && w->out.failed) {

@@ -14,6 +14,9 @@ typedef struct sr_writer sr_writer_t;
 #define SR_REG_KEY_RANK "sr.key_rank"
 
 sr_writer_t *sr_writer_new(sr_output_format_t fmt);
+/* CSV and HTML records are built with the rule set's description and
+ * language: set the engine whose Lua state will hold the records. */
+void sr_writer_set_engine(sr_writer_t *w, sr_engine_t *e);
 void sr_writer_free(sr_writer_t *w);
 
 /* Serializes the value at idx as one record into the writer's buffer. On
