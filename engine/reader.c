@@ -258,9 +258,10 @@ static void input_drop(sr_reader_t *r, size_t off)
     size_t n = off - r->buf_start;
     if (n > r->buf_len)
         n = r->buf_len;
-    for (size_t i = 0; i < n; i++)
-        if (r->buf[i] == '\n')
-            r->lines_before_buf++;
+    if (n < CHUNK && 2 * n < r->buf_len)
+        return; /* a small prefix: dropped later with the next ones, not memmoved per document */
+    for (const char *p = r->buf, *end = r->buf + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        r->lines_before_buf++;
     memmove(r->buf, r->buf + n, r->buf_len - n);
     r->buf_len -= n;
     r->buf_start += n;
