@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "coverage.h"
 #include "golden.h"
+#include "messages.h"
 #include "ruleset.h"
 #include "spinerules.h"
 #include "util.h"
@@ -36,6 +38,11 @@ static const char usage_text[] =
     "                                 --coverage, list the rows, bands,\n"
     "                                 contraindication branches and decision paths\n"
     "                                 they miss, and those no case can reach\n"
+    "  check  [--rules DIR] [--strict] [--lang fr|en]\n"
+    "                                 find what is wrong in a rule set before any\n"
+    "                                 case runs: file:line:col: error|warning: ...\n"
+    "                                 (exit 0 clean, 1 warnings with --strict,\n"
+    "                                 2 errors)\n"
     "  rules  [DIR...]                list the installed rule sets (or those under\n"
     "                                 each DIR): name, version, status, digest, folder\n"
     "\n"
@@ -62,11 +69,13 @@ static const char usage_text[] =
     "exit status: 0 all good; 1 some cases or golden cases failed (all others are\n"
     "still evaluated and written); 2 usage, rule-set or I/O error.\n";
 
+/* One line on stderr, in the language of --lang (messages.h translates the
+ * English format, and a "%s" message given whole), then the hint. */
 static int usage_error(const char *fmt, const char *arg)
 {
     fputs("spinerules: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\ntry 'spinerules --help'\n", stderr);
+    fprintf(stderr, sr_tr(fmt), strcmp(fmt, "%s") == 0 ? sr_tr(arg) : arg);
+    fprintf(stderr, "\n%s\n", sr_msg(SR_MSG_CLI_TRY_HELP));
     return EXIT_USAGE;
 }
 
@@ -529,9 +538,69 @@ static int cmd_rules(int argc, char **argv, const char *argv0)
     return status;
 }
 
+/* check [--rules DIR] [--strict] [--lang fr|en]: every finding on stdout,
+ * then the count. Exit 0 when there is no error (and, with --strict, no
+ * warning), 1 on warnings with --strict, 2 on errors. */
+static int cmd_check(int argc, char **argv, const char *argv0)
+{
+    const char *rules = NULL;
+    int strict = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "--strict") == 0) {
+            strict = 1;
+        } else if (strcmp(a, "--rules") == 0 || strcmp(a, "--lang") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", a);
+            const char *val = argv[++i];
+            sr_lang_t lang;
+            if (a[2] == 'r')
+                rules = val;
+            else if (sr_lang_parse(val, &lang) != 0)
+                return usage_error("unknown language '%s' (expected fr or en)", val);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+    }
+    char *dir = resolve_rules(rules, argv0);
+    if (!dir)
+        return EXIT_USAGE;
+    sr_findings_t f;
+    sr_findings_init(&f);
+    sr_diag_t d;
+    sr_diag_init(&d);
+    int status;
+    if (sr_check_ruleset(dir, &f, &d) != SR_OK) {
+        sr_diag_print(&d, stderr);
+        status = EXIT_USAGE;
+    } else {
+        sr_findings_print(&f, stdout);
+        printf(sr_msg(f.errors == 1 ? SR_MSG_CLI_CHECK_ERRORS_1 : SR_MSG_CLI_CHECK_ERRORS_N), f.errors);
+        fputs(", ", stdout);
+        printf(sr_msg(f.warnings == 1 ? SR_MSG_CLI_CHECK_WARNINGS_1 : SR_MSG_CLI_CHECK_WARNINGS_N), f.warnings);
+        fputc('\n', stdout);
+        status = f.errors ? EXIT_USAGE : (strict && f.warnings) ? EXIT_FAILED : EXIT_OK;
+    }
+    sr_diag_free(&d);
+    sr_findings_free(&f);
+    free(dir);
+    return status;
+}
+
 int sr_cli_main(int argc, char **argv)
 {
     const char *argv0 = argc > 0 ? argv[0] : "spinerules";
+    /* --lang sets the language of every message the engine prints: read first */
+    for (int i = 2; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
+        sr_lang_t lang;
+        if (strcmp(argv[i], "--lang") == 0 && sr_lang_parse(argv[i + 1], &lang) == 0)
+            sr_set_lang(lang);
+    }
     if (argc < 2)
         return usage_error("%s", "missing command");
     const char *cmd = argv[1];
@@ -549,5 +618,7 @@ int sr_cli_main(int argc, char **argv)
         return cmd_verify(argc - 2, argv + 2, argv0);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 2, argv + 2, argv0);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2, argv0);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "check.h"
 #include "engine.h"
 #include "lvalue.h"
 #include "reader.h"
@@ -347,9 +348,8 @@ static sr_status_t check_listed_files(const char *dir, lua_State *L, int files, 
 }
 
 /* Loads and calls the prelude: P = prelude(host). Leaves P on the stack. */
-static sr_status_t load_prelude(sr_engine_t *e, sr_diag_t *d)
+sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d)
 {
-    lua_State *L = e->sb.L;
     if (luaL_loadbufferx(L, sr_prelude_lua, sr_prelude_lua_len, "@engine/prelude.lua", "t") != LUA_OK) {
         sr_diag_set(d, SR_ERR_RULE, NULL, 0, 0, NULL, "%s", lua_tostring(L, -1));
         sr_diag_split_lua(d);
@@ -389,7 +389,7 @@ static sr_status_t call_p(sr_sandbox_t *sb, int p_idx, const char *fn, int nargs
     return sr_sandbox_run(sb, nargs, nres, d);
 }
 
-static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
+static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_diag_t *d)
 {
     lua_State *L = e->sb.L;
     sr_status_t st;
@@ -464,7 +464,7 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
         goto cleanup;
     }
 
-    if ((st = load_prelude(e, d)) != SR_OK)
+    if ((st = sr_prelude_load(L, d)) != SR_OK)
         goto cleanup;
     int p = lua_gettop(L);
     lua_pushvalue(L, p);
@@ -513,6 +513,8 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, sr_diag_t *d)
     if ((st = call_p(&e->sb, p, "finish", 0, 0, d)) != SR_OK)
         goto cleanup;
     if ((st = sr_sandbox_freeze(&e->sb, d)) != SR_OK) /* rules are pure: nothing they defined can change */
+        goto cleanup;
+    if (lint && (st = sr_lint_at_open(e, d)) != SR_OK) /* a rule set with errors is refused */
         goto cleanup;
 
     lua_getfield(L, p, "evaluate");
@@ -570,7 +572,7 @@ cleanup:
     return st;
 }
 
-sr_status_t sr_engine_open(sr_engine_t **out, const char *rules_dir, sr_diag_t *d)
+static sr_status_t engine_open(sr_engine_t **out, const char *rules_dir, int lint, sr_diag_t *d)
 {
     *out = NULL;
     sr_engine_t *e = calloc(1, sizeof *e);
@@ -582,13 +584,23 @@ sr_status_t sr_engine_open(sr_engine_t **out, const char *rules_dir, sr_diag_t *
     e->prelude_ref = e->evaluate_ref = e->ruleset_ref = LUA_NOREF;
     sr_status_t st = sr_sandbox_init(&e->sb, 0, d);
     if (st == SR_OK)
-        st = open_ruleset(e, rules_dir, d);
+        st = open_ruleset(e, rules_dir, lint, d);
     if (st != SR_OK) {
         sr_engine_close(e);
         return st;
     }
     *out = e;
     return SR_OK;
+}
+
+sr_status_t sr_engine_open(sr_engine_t **out, const char *rules_dir, sr_diag_t *d)
+{
+    return engine_open(out, rules_dir, 1, d);
+}
+
+sr_status_t sr_engine_open_unlinted(sr_engine_t **out, const char *rules_dir, sr_diag_t *d)
+{
+    return engine_open(out, rules_dir, 0, d);
 }
 
 void sr_engine_close(sr_engine_t *e)

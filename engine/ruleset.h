@@ -10,6 +10,14 @@
 
 #include "spinerules.h"
 
+/* Loads the embedded prelude in L and calls it: pushes its table P. Returns
+ * SR_OK [-0, +1], or an error with *d filled [-0, +0]. */
+sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d);
+
+/* sr_engine_open without the static checks of engine/lint.lua: for
+ * `spinerules check`, which runs them all itself and reports every finding. */
+sr_status_t sr_engine_open_unlinted(sr_engine_t **out, const char *rules_dir, sr_diag_t *d);
+
 /* A list of malloc'd strings; free with sr_names_free. */
 typedef struct {
     char **v;

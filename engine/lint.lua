@@ -1,0 +1,1372 @@
+-- lint.lua: what `spinerules check` finds wrong in a rule set before any case runs.
+--
+-- Trusted host code, like the prelude: engine/check.c loads it in the rule set's own state
+-- (with the state's real globals, never the rules' sandbox) once the rule files have run and
+-- P.finish has frozen them, and calls the function this chunk returns:
+--
+--   lint(P, schema, opts) -> findings
+--     P       the prelude's table (P.inspect() gives the live definitions)
+--     schema  the case schema the manifest names, as read from its YAML file
+--     opts    { probe = boolean, lang = "en" | "fr", null = <the null sentinel> }
+--     findings  a sequence of { severity = "error" | "warning", pos = "file:line:",
+--               hint = <text to find on that line, or after it when forward = true>,
+--               message = <text in opts.lang> }; the host turns pos and hint into
+--               file:line:column and prints them in order.
+--
+-- Two kinds of checks:
+--   static (every time a rule set is opened, so `eval` and `verify` refuse a broken one):
+--     every value an input can take (from the case schema) has exactly one row; numeric
+--     rows cover their whole range; points within the declared maximum; bands partition the
+--     totals the rows can reach, a band no total reaches is a warning that says why; row
+--     labels not repeated; every row, band, contraindication, step and check has a source;
+--     every case field a condition names exists, and the values it compares with are values
+--     that field can take;
+--   probes (`check` only, opts.probe): the rule set is evaluated on generated cases, built
+--     from the case schema, one field at a time, every field but one, each total of each
+--     score, each contraindication's inputs in every combination, and those crossed. A rule
+--     that raises an error on one of them, a contraindication never present (or never
+--     absent, or not `unknown` when nothing is known), a decision step or outcome no case
+--     reaches, an input value no row holds, and a case field a function reads that the
+--     schema does not define are reported.
+
+local INF = math.huge
+
+---------------------------------------------------------------------------------------------
+-- Messages (English and French; same conversions in the same order)
+---------------------------------------------------------------------------------------------
+
+local MSG = {
+  field_unknown = {
+    en = "reads '%s', which is not a field of the case schema%s",
+    fr = "lit '%s', qui n'est pas un champ du schéma de cas%s" },
+  field_unknown_in = {
+    en = "reads '%s' in each element of %s, which has no such field%s",
+    fr = "lit '%s' dans chaque élément de %s, qui n'a pas ce champ%s" },
+  did_you_mean = { en = " (did you mean '%s'?)", fr = " (vouliez-vous dire '%s' ?)" },
+  value_not_in_enum = {
+    en = "%s can never be true: %s is not a value of %s (%s)",
+    fr = "%s ne peut jamais être vrai : %s n'est pas une valeur de %s (%s)" },
+  value_wrong_type = {
+    en = "%s can never be true: %s is not a %s, as %s is",
+    fr = "%s ne peut jamais être vrai : %s n'est pas de type %s, comme %s" },
+  never_true_numeric = {
+    en = "%s can never be true: %s is %s",
+    fr = "%s ne peut jamais être vrai : %s vaut %s" },
+  no_domain = {
+    en = "%s reads a function of the rule file: declare `domain = ...` (a case field, a list of values or a numeric condition) so that check can prove every value has a row",
+    fr = "%s lit une fonction du fichier de règles : déclarez `domain = ...` (un champ du cas, une liste de valeurs ou une condition numérique) pour que check puisse prouver que chaque valeur a sa ligne" },
+  bad_domain = {
+    en = "%s: domain '%s' is not a field of the case schema%s",
+    fr = "%s : le domaine '%s' n'est pas un champ du schéma de cas%s" },
+  gap_values = {
+    en = "%s: no row for %s of %s (every value needs exactly one row)",
+    fr = "%s : aucune ligne pour %s de %s (chaque valeur doit avoir exactement une ligne)" },
+  overlap_value = {
+    en = "%s: %s is also held by the row at line %d (rows are tried in order: this row never applies to it)",
+    fr = "%s : %s relève aussi de la ligne %d (les lignes sont essayées dans l'ordre : celle-ci ne s'y applique jamais)" },
+  dead_row = {
+    en = "%s: this row holds no value of %s (%s)%s",
+    fr = "%s : cette ligne ne correspond à aucune valeur de %s (%s)%s" },
+  points_negative = {
+    en = "%s: points cannot be negative (got %d)",
+    fr = "%s : les points ne peuvent pas être négatifs (reçu %d)" },
+  points_over_item_max = {
+    en = "%s: this row gives %d points, more than the item's max of %d",
+    fr = "%s : cette ligne donne %d points, plus que le maximum de l'item (%d)" },
+  points_over_score_max = {
+    en = "%s is out of %d, but its rows give up to %d (%s)",
+    fr = "%s est sur %d, mais ses lignes donnent jusqu'à %d (%s)" },
+  no_declared_max = {
+    en = "%s declares no `max`: check cannot compare its points with the total the chapter scores it out of",
+    fr = "%s ne déclare pas de `max` : check ne peut pas comparer ses points au total sur lequel le chapitre le note" },
+  duplicate_label = {
+    en = "%s: the %s label %s is also the label of the row at line %d",
+    fr = "%s : le libellé %s %s est aussi celui de la ligne %d" },
+  no_source = {
+    en = "%s has no source (nor has the table it belongs to): add source = \"Tableau ...\" or \"section ...\"",
+    fr = "%s n'a pas de source (ni la table dont il relève) : ajoutez source = \"Tableau ...\" ou \"section ...\"" },
+  band_gap = {
+    en = "%s: no band holds %s",
+    fr = "%s : aucune bande ne contient %s" },
+  band_gap_unreachable = {
+    en = "%s: no band holds %s (no input reaches it with the current points)",
+    fr = "%s : aucune bande ne contient %s (aucune donnée ne l'atteint avec les points actuels)" },
+  band_overlap = {
+    en = "%s: %s is also in band '%s' (line %d)",
+    fr = "%s : %s est aussi dans la bande '%s' (ligne %d)" },
+  band_duplicate = {
+    en = "%s: band '%s' is already defined at line %d",
+    fr = "%s : la bande '%s' est déjà définie ligne %d" },
+  band_above = {
+    en = "band '%s' of %s.%s cannot be reached: it starts at %d, and the highest total the rows give is %d (%s)%s",
+    fr = "la bande '%s' de %s.%s ne peut pas être atteinte : elle commence à %d, et le total le plus haut que donnent les lignes est %d (%s)%s" },
+  band_below = {
+    en = "band '%s' of %s.%s cannot be reached: it ends at %d, and the lowest total the rows give is %d (%s)",
+    fr = "la bande '%s' de %s.%s ne peut pas être atteinte : elle finit à %d, et le total le plus bas que donnent les lignes est %d (%s)" },
+  band_between = {
+    en = "band '%s' of %s.%s cannot be reached: no sum of the rows' points falls in %s",
+    fr = "la bande '%s' de %s.%s ne peut pas être atteinte : aucune somme des points des lignes ne tombe dans %s" },
+  out_of = { en = ", out of a declared maximum of %d", fr = ", sur un maximum déclaré de %d" },
+  short_of_max = { en = "; %s", fr = " ; %s" },
+  item_short = { en = "%s gives at most %d of its %d", fr = "%s donne au plus %d de ses %d" },
+  probe_error = {
+    en = "raises an error %s: %s",
+    fr = "lève une erreur %s : %s" },
+  when_not_given = { en = "when %s is not given", fr = "quand %s n'est pas renseigné" },
+  when_nothing_given = { en = "when no input is given", fr = "quand aucune donnée n'est renseignée" },
+  when_all_given = { en = "on a case where every field is given", fr = "sur un cas où tous les champs sont renseignés" },
+  when_probe = { en = "on the case %s", fr = "sur le cas %s" },
+  never_status = {
+    en = "contraindication '%s' is never %s in %d probe cases (its inputs in every combination)",
+    fr = "la contre-indication '%s' n'est jamais %s sur %d cas d'essai (ses données dans toutes les combinaisons)" },
+  not_unknown = {
+    en = "contraindication '%s' is %s when none of its inputs is given: an input not given must give 'unknown'",
+    fr = "la contre-indication '%s' est %s quand aucune de ses données n'est renseignée : une donnée absente doit donner 'unknown'" },
+  never_relative = {
+    en = "contraindication '%s' is never relative in %d probe cases, although it has relative_when",
+    fr = "la contre-indication '%s' n'est jamais relative sur %d cas d'essai, bien qu'elle ait relative_when" },
+  step_never = {
+    en = "step '%s' of decision '%s' never decides in %d probe cases",
+    fr = "l'étape '%s' de la décision '%s' ne décide jamais sur %d cas d'essai" },
+  outcome_never = {
+    en = "decision '%s' never gives '%s' in %d probe cases",
+    fr = "la décision '%s' ne donne jamais '%s' sur %d cas d'essai" },
+  unmatched = {
+    en = "%s: the input gives %s (%s), which no row holds: the item then reads as unknown",
+    fr = "%s : la donnée vaut %s (%s), qu'aucune ligne ne contient : l'item est alors inconnu" },
+  dynamic_field = {
+    en = "reads '%s', which is not a field of the case schema%s",
+    fr = "lit '%s', qui n'est pas un champ du schéma de cas%s" },
+  -- words
+  w_item = { en = "item '%s' of %s", fr = "item '%s' de %s" },
+  w_classification = { en = "classification '%s'", fr = "classification '%s'" },
+  w_score = { en = "score '%s'", fr = "score '%s'" },
+  w_bands = { en = "bands '%s' of %s", fr = "bandes '%s' de %s" },
+  w_row = { en = "row", fr = "ligne" },
+  w_band = { en = "band '%s'", fr = "bande '%s'" },
+  w_contraindication = { en = "contraindication '%s'", fr = "contre-indication '%s'" },
+  w_step = { en = "step '%s'", fr = "étape '%s'" },
+  w_check = { en = "check '%s'", fr = "vérification '%s'" },
+  w_factor = { en = "factor '%s'", fr = "facteur '%s'" },
+  w_risk = { en = "risk '%s'", fr = "risque '%s'" },
+  w_the_value = { en = "the value %s", fr = "la valeur %s" },
+  w_the_values = { en = "the values %s", fr = "les valeurs %s" },
+  w_the_total = { en = "the total %s", fr = "le total %s" },
+  w_the_totals = { en = "the totals %s", fr = "les totaux %s" },
+  w_to = { en = "%s to %s", fr = "%s à %s" },
+  w_and_more = { en = "%s and more", fr = "%s et plus" },
+  w_and_less = { en = "%s and less", fr = "%s et moins" },
+  w_at_least = { en = "at least %s", fr = "au moins %s" },
+  w_at_most = { en = "at most %s", fr = "au plus %s" },
+  w_always = { en = "always %s", fr = "toujours %s" },
+  w_condition = { en = "the condition %s", fr = "la condition %s" },
+  w_fr = { en = "French", fr = "français" },
+  w_en = { en = "English", fr = "anglais" },
+  w_present = { en = "present", fr = "présente" },
+  w_absent = { en = "absent", fr = "absente" },
+  w_unknown = { en = "unknown", fr = "inconnue" },
+  w_kind = { en = "a %s", fr = "un %s" },
+  w_integer = { en = "integers", fr = "entiers" },
+  w_number = { en = "number", fr = "nombre" },
+  w_boolean = { en = "boolean", fr = "booléen" },
+  w_string = { en = "string", fr = "chaîne" },
+}
+
+local lang = "en"
+
+local function say(key, ...)
+  local m = MSG[key]
+  return string.format(m[lang] or m.en, ...)
+end
+
+---------------------------------------------------------------------------------------------
+-- Small helpers
+---------------------------------------------------------------------------------------------
+
+local function quote(v)
+  if type(v) == "string" then return "'" .. v .. "'" end
+  return tostring(v)
+end
+
+local function join(list, sep, f)
+  local parts = {}
+  for i, v in ipairs(list) do parts[i] = f and f(v) or tostring(v) end
+  return table.concat(parts, sep or ", ")
+end
+
+-- "dir/sins.lua:24:" -> "dir/sins.lua", 24
+local function split_pos(pos)
+  if type(pos) ~= "string" then return nil, 0 end
+  local file, line = pos:match("^(.*):(%d+):?$")
+  return file, tonumber(line) or 0
+end
+
+local function line_of(pos)
+  local _, line = split_pos(pos)
+  return line
+end
+
+local function num(v)
+  if v == INF then return "∞" end
+  if v == -INF then return "-∞" end
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then return tostring(math.tointeger(v)) end
+  return tostring(v)
+end
+
+-- Optimal string alignment distance, ASCII case ignored.
+local function distance(a, b)
+  a, b = a:lower(), b:lower()
+  local la, lb = #a, #b
+  if math.abs(la - lb) > 3 then return 99 end
+  local d = {}
+  for i = 0, la do d[i] = { [0] = i } end
+  for j = 0, lb do d[0][j] = j end
+  for i = 1, la do
+    for j = 1, lb do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      local v = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
+        v = math.min(v, d[i - 2][j - 2] + 1)
+      end
+      d[i][j] = v
+    end
+  end
+  return d[la][lb]
+end
+
+-- " (did you mean 'x'?)" when one candidate is close enough, else "".
+local function suggest(word, candidates)
+  if type(word) ~= "string" then return "" end
+  local best, best_d = nil, math.max(1, math.min(3, #word // 3))
+  for _, c in ipairs(candidates) do
+    if type(c) == "string" then
+      local d = distance(word, c)
+      if d <= best_d and (best == nil or d < best_d) then best, best_d = c, d end
+    end
+  end
+  if best then return say("did_you_mean", best) end
+  return ""
+end
+
+-- Runs of consecutive values as text: {0, 3, 4, 5, 9} step 1 -> "0, 3 to 5, 9".
+local function runs_text(values, step, open_end)
+  local parts, i = {}, 1
+  while i <= #values do
+    local j = i
+    while j < #values and values[j + 1] == values[j] + step do j = j + 1 end
+    if j == #values and open_end then
+      parts[#parts + 1] = say("w_and_more", num(values[i]))
+    elseif j == i then
+      parts[#parts + 1] = num(values[i])
+    elseif j == i + 1 then
+      parts[#parts + 1] = num(values[i]); parts[#parts + 1] = num(values[j])
+    else
+      parts[#parts + 1] = say("w_to", num(values[i]), num(values[j]))
+    end
+    i = j + 1
+  end
+  return table.concat(parts, ", ")
+end
+
+---------------------------------------------------------------------------------------------
+-- The case schema as domains: what values each case field can take
+---------------------------------------------------------------------------------------------
+
+-- A node: { kind = "object", fields = {name = node}, display = "patient" }
+--         { kind = "elements", element = <object node>, display = "spine.lesions" }
+--         { kind = "list", item = <scalar node>, unique, min_items, max_items, display }
+--         { kind = "enum", values = {...} } | { kind = "bool" } | { kind = "string" }
+--         { kind = "int", min, max, step } | { kind = "num", min, max }
+local function schema_nodes(root, null)
+  local contexts = {}   -- every elements node's element: where relative paths are read
+  local all_paths = {}  -- every field's display path, for suggestions
+
+  local function deref(s)
+    local guard = 0
+    while type(s) == "table" and type(s["$ref"]) == "string" and guard < 32 do
+      local target = root
+      for part in s["$ref"]:gsub("^#/?", ""):gmatch("[^/]+") do
+        target = type(target) == "table" and target[part] or nil
+      end
+      s, guard = target, guard + 1
+    end
+    return type(s) == "table" and s or {}
+  end
+
+  local function types_of(s)
+    local t = {}
+    if type(s.type) == "string" then t[s.type] = true
+    elseif type(s.type) == "table" then for _, x in ipairs(s.type) do t[x] = true end end
+    return t
+  end
+
+  local function build(s, display)
+    s = deref(s)
+    local t = types_of(s)
+    local enum = s.enum
+    if s.const ~= nil then enum = { s.const } end
+    if type(enum) == "table" then
+      local values, bools = {}, true
+      for _, v in ipairs(enum) do
+        if v ~= null then values[#values + 1] = v; if type(v) ~= "boolean" then bools = false end end
+      end
+      if bools and #values > 0 then return { kind = "bool", values = values, display = display } end
+      return { kind = "enum", values = values, display = display }
+    end
+    if t.object or type(s.properties) == "table" then
+      local node = { kind = "object", fields = {}, display = display }
+      local names = {}
+      for name in pairs(s.properties or {}) do names[#names + 1] = name end
+      table.sort(names)
+      for _, name in ipairs(names) do
+        local sub = display == "" and name or (display .. "." .. name)
+        all_paths[#all_paths + 1] = sub
+        node.fields[name] = build(s.properties[name], sub)
+      end
+      node.names = names
+      return node
+    end
+    if t.array then
+      local item = deref(s.items)
+      local it_t = types_of(item)
+      if it_t.object or type(item.properties) == "table" then
+        local element = build(item, display .. "[]")
+        local node = { kind = "elements", element = element, display = display }
+        contexts[#contexts + 1] = element
+        return node
+      end
+      return { kind = "list", item = build(item, display .. "[]"), unique = s.uniqueItems == true,
+               min_items = s.minItems or 0, max_items = s.maxItems, display = display }
+    end
+    if t.boolean then return { kind = "bool", values = { true, false }, display = display } end
+    if t.integer or t.number then
+      local lo, hi = -INF, INF
+      if type(s.minimum) == "number" then lo = s.minimum end
+      if type(s.exclusiveMinimum) == "number" then lo = s.exclusiveMinimum + (t.integer and 1 or 0) end
+      if type(s.maximum) == "number" then hi = s.maximum end
+      if type(s.exclusiveMaximum) == "number" then hi = s.exclusiveMaximum - (t.integer and 1 or 0) end
+      if t.integer then
+        local step = math.tointeger(s.multipleOf) or 1
+        return { kind = "int", min = lo, max = hi, step = step, display = display }
+      end
+      return { kind = "num", min = lo, max = hi, display = display }
+    end
+    return { kind = "string", display = display }
+  end
+
+  local top = build(root, "")
+  return top, contexts, all_paths
+end
+
+-- lookup(ctx, "a.b"): the node at that path under the object node ctx, or nil.
+local function lookup(ctx, path)
+  if type(path) ~= "string" or not ctx then return nil end
+  local node = ctx
+  for part in path:gmatch("[^%.]+") do
+    if not node or node.kind ~= "object" then return nil end
+    node = node.fields[part]
+  end
+  return node
+end
+
+---------------------------------------------------------------------------------------------
+-- The checker
+---------------------------------------------------------------------------------------------
+
+return function(P, schema, opts)
+  opts = opts or {}
+  lang = opts.lang == "fr" and "fr" or "en"
+  local I = P.inspect()
+  local NULL = I.null
+  local findings = {}
+
+  local function report(severity, pos, hint, message, forward)
+    findings[#findings + 1] = { severity = severity, pos = pos, hint = hint, forward = forward or nil,
+                                message = message }
+  end
+  local function err(pos, hint, message, forward) report("error", pos, hint, message, forward) end
+  local function warn(pos, hint, message, forward) report("warning", pos, hint, message, forward) end
+
+  local root, contexts, all_paths = schema_nodes(type(schema) == "table" and schema or {}, NULL)
+
+  -- A node for a path read in ctx (an object node, or nil when the context is not known:
+  -- then the root and every element context are tried). Returns node, display path.
+  local function resolve(path, ctx)
+    if ctx then
+      local n = lookup(ctx, path)
+      if n then return n end
+      return nil
+    end
+    local n = lookup(root, path)
+    if n then return n end
+    for _, c in ipairs(contexts) do
+      n = lookup(c, path)
+      if n then return n end
+    end
+    return nil
+  end
+
+  local function path_suggestion(path, ctx)
+    local candidates = {}
+    if ctx and ctx ~= root then
+      for _, name in ipairs(ctx.names or {}) do candidates[#candidates + 1] = name end
+    else
+      for _, p in ipairs(all_paths) do candidates[#candidates + 1] = p end
+      for _, c in ipairs(contexts) do
+        for _, name in ipairs(c.names or {}) do candidates[#candidates + 1] = name end
+      end
+    end
+    return suggest(path, candidates)
+  end
+
+  -- Reports a path no context defines; returns the node when it exists.
+  local function check_path(path, ctx, pos, hint_pos)
+    local node = resolve(path, ctx)
+    if node then return node end
+    if ctx and ctx ~= root then
+      err(pos, '"' .. path .. '"', say("field_unknown_in", path, ctx.display:gsub("%[%]$", ""), path_suggestion(path, ctx)), true)
+    else
+      err(pos, '"' .. path .. '"', say("field_unknown", path, path_suggestion(path, nil)), true)
+    end
+    return nil
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- Domains of inputs
+  ---------------------------------------------------------------------------------------------
+
+  -- The values an item or classification reads, as { kind = "enum"|"bool", values } or
+  -- { kind = "int"|"num", min, max, step }, with `display` naming them; nil when unknown.
+  local function domain_of(input, declared, ctx, owner_pos, what)
+    if type(input) == "string" then
+      local node = check_path(input, ctx, owner_pos)
+      if not node then return nil, true end
+      return node
+    end
+    if declared ~= nil then
+      if type(declared) == "string" then
+        local node = resolve(declared, nil)
+        if not node then
+          err(owner_pos, '"' .. declared .. '"', say("bad_domain", what, declared, path_suggestion(declared, nil)), true)
+          return nil, true
+        end
+        return node
+      end
+      if getmetatable(declared) == I.matcher_mt and declared.lo ~= nil then
+        return { kind = "int", min = declared.lo, max = declared.hi, step = 1,
+                 display = I.row_when(declared) }
+      end
+      if type(declared) == "table" then
+        local values = {}
+        for _, v in ipairs(declared) do values[#values + 1] = v end
+        return { kind = "enum", values = values, display = join(values, ", ", quote) }
+      end
+    end
+    local d = type(input) == "function" and I.desc(input)
+    if d and d.op == "result" then
+      -- result "frankel.deficit": the classes the classification's rows give
+      local name, field = d[1]:match("^([^%.]+)%.([^%.]+)$")
+      local o = name and I.output_by_name[name]
+      if o and o.kind == "classification" and field == o.gives then
+        local values, seen = {}, {}
+        for _, r in ipairs(o.rows) do
+          local v = r.attrs[o.gives]
+          if v ~= nil and not seen[v] then seen[v] = true; values[#values + 1] = v end
+        end
+        return { kind = "enum", values = values, display = d[1] }
+      end
+      return nil
+    end
+    return nil
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- Rows: every value of the domain in exactly one row
+  ---------------------------------------------------------------------------------------------
+
+  local function row_matches(r, v)
+    local ok, res = pcall(r.when.test, v)
+    return ok and res == true
+  end
+
+  -- integer values to test for a numeric domain: every value from the lowest limit up to
+  -- one step past the highest finite limit, then one value standing for all above it.
+  local function numeric_samples(dom, rows)
+    local lo, hi, step = dom.min, dom.max, dom.step or 1
+    local top = lo ~= -INF and lo or 0
+    local bottom = top
+    for _, r in ipairs(rows) do
+      local m = r.when
+      for _, x in ipairs({ m.lo, m.hi, m.literal }) do
+        if type(x) == "number" and x ~= INF and x ~= -INF then
+          if x > top then top = x end
+          if x < bottom then bottom = x end
+        end
+      end
+    end
+    if lo == -INF then lo = bottom - step end
+    local values, tail = {}, nil
+    local first = lo
+    if dom.kind == "int" and lo ~= -INF then first = math.tointeger(lo) or lo end
+    local v = first
+    local limit = math.min(hi, top + step)
+    local count = 0
+    while v <= limit and count < 5000 do
+      values[#values + 1] = v
+      v = v + step
+      count = count + 1
+    end
+    if hi > limit then
+      tail = (hi == INF) and (limit + step * 1000) or hi
+    end
+    return values, tail
+  end
+
+  local function check_rows(owner, rows, dom, what, pos)
+    -- rows given by a function cannot be proved: skip the table
+    for _, r in ipairs(rows) do if r.when.custom then return end end
+    local row_hit = {}
+    if dom.kind == "enum" or dom.kind == "bool" then
+      local gaps = {}
+      for _, v in ipairs(dom.values) do
+        local first
+        for _, r in ipairs(rows) do
+          if row_matches(r, v) then
+            row_hit[r] = true
+            if first then
+              err(r.pos, "row", say("overlap_value", what, say("w_the_value", quote(v)), line_of(first.pos)))
+            else
+              first = r
+            end
+          end
+        end
+        if not first then gaps[#gaps + 1] = quote(v) end
+      end
+      if #gaps > 0 then
+        err(pos, nil, say("gap_values", what, say(#gaps == 1 and "w_the_value" or "w_the_values", table.concat(gaps, ", ")),
+                          dom.display ~= "" and dom.display or "?"))
+      end
+      for _, r in ipairs(rows) do
+        if not row_hit[r] then
+          local lit = r.when.literal
+          err(r.pos, "row", say("dead_row", what, dom.display, join(dom.values, ", ", quote),
+                                 suggest(type(lit) == "string" and lit or nil, dom.values)))
+        end
+      end
+    elseif dom.kind == "int" or dom.kind == "num" then
+      local values, tail = numeric_samples(dom, rows)
+      if tail then values[#values + 1] = tail end
+      local gaps, gap_tail = {}, false
+      local overlaps = {}   -- row -> { values, first row }
+      for _, v in ipairs(values) do
+        local first
+        for _, r in ipairs(rows) do
+          if row_matches(r, v) then
+            row_hit[r] = true
+            if first then
+              local o = overlaps[r] or { values = {}, first = first }
+              overlaps[r] = o
+              if v ~= tail then o.values[#o.values + 1] = v else o.tail = true end
+            else
+              first = r
+            end
+          end
+        end
+        if not first then
+          if v == tail then gap_tail = true else gaps[#gaps + 1] = v end
+        end
+      end
+      if #gaps > 0 or gap_tail then
+        local text = runs_text(gaps, dom.step or 1, gap_tail)
+        if gap_tail and #gaps == 0 then text = say("w_and_more", num(values[#values - 1] + (dom.step or 1))) end
+        local many = #gaps + (gap_tail and 2 or 0) > 1
+        err(pos, nil, say("gap_values", what, say(many and "w_the_values" or "w_the_value", text), dom.display))
+      end
+      for _, r in ipairs(rows) do
+        local o = overlaps[r]
+        if o then
+          local text = runs_text(o.values, dom.step or 1, o.tail)
+          local many = #o.values + (o.tail and 2 or 0) > 1
+          err(r.pos, "row", say("overlap_value", what, say(many and "w_the_values" or "w_the_value", text), line_of(o.first.pos)))
+        end
+      end
+      for _, r in ipairs(rows) do
+        if not row_hit[r] then
+          local range = (dom.min == -INF and "" or num(dom.min)) .. ".." .. (dom.max == INF and "" or num(dom.max))
+          err(r.pos, "row", say("dead_row", what, dom.display, range, ""))
+        end
+      end
+    end
+  end
+
+  local function check_labels(rows, what)
+    for _, lang_key in ipairs({ "fr", "en" }) do
+      local seen = {}
+      for _, r in ipairs(rows) do
+        local label = r[lang_key]
+        if type(label) == "string" then
+          if seen[label] then
+            warn(r.pos, "row", say("duplicate_label", what, say("w_" .. lang_key), "'" .. label .. "'", line_of(seen[label].pos)))
+          else
+            seen[label] = r
+          end
+        end
+      end
+    end
+  end
+
+  local function check_sources(list, word_key, name_of)
+    for _, x in ipairs(list) do
+      if type(x.source) ~= "string" or x.source == "" then
+        local what = name_of and say(word_key, name_of(x)) or say(word_key)
+        err(x.pos, word_key:gsub("^w_", ""), say("no_source", what))
+      end
+    end
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- Scores: points, bands
+  ---------------------------------------------------------------------------------------------
+
+  -- reachable totals: a set, and for each total one choice of rows giving it
+  local function reachable(s)
+    local sums = { [0] = true }
+    for _, it in ipairs(s.items) do
+      local next_sums = {}
+      for total in pairs(sums) do
+        for _, r in ipairs(it.rows) do next_sums[total + r.points] = true end
+      end
+      sums = next_sums
+    end
+    return sums
+  end
+
+  local function sorted_keys(set)
+    local list = {}
+    for k in pairs(set) do list[#list + 1] = k end
+    table.sort(list)
+    return list
+  end
+
+  local function item_points_text(s, pick)
+    local parts = {}
+    for i, it in ipairs(s.items) do parts[i] = it.name .. " " .. pick(it) end
+    return table.concat(parts, " + ")
+  end
+
+  local function check_score(s)
+    local score_what = say("w_score", s.name)
+    local ctx = root
+    if type(s.each) == "string" then
+      local node = check_path(s.each, nil, s.pos)
+      ctx = node and node.kind == "elements" and node.element or nil
+    end
+    for _, it in ipairs(s.items) do
+      local what = say("w_item", it.name, s.name)
+      local dom, reported = domain_of(it.input, it.domain, ctx, it.pos, what)
+      if dom then
+        check_rows(it, it.rows, dom, what, it.pos)
+      elseif not reported then
+        warn(it.pos, "item", say("no_domain", what))
+      end
+      for _, r in ipairs(it.rows) do
+        if r.points < 0 then err(r.pos, "points", say("points_negative", what, r.points)) end
+        if it.declared_max and r.points > it.declared_max then
+          err(r.pos, "points", say("points_over_item_max", what, r.points, it.declared_max))
+        end
+      end
+      check_labels(it.rows, what)
+      check_sources(it.rows, "w_row")
+    end
+    if s.declared_max then
+      if s.max > s.declared_max then
+        err(s.pos, "score", say("points_over_score_max", score_what, s.declared_max, s.max,
+                                item_points_text(s, function(it) return tostring(it.max) end)))
+      end
+    else
+      warn(s.pos, "score", say("no_declared_max", score_what))
+    end
+
+    local reach = reachable(s)
+    local hi_total = math.max(s.max, s.declared_max or s.max)
+    for _, b in ipairs(s.bands) do
+      local bands_what = say("w_bands", b.name, s.name)
+      local ids = {}
+      for _, x in ipairs(b.list) do
+        if ids[x.id] then
+          err(x.pos, "band", say("band_duplicate", bands_what, x.id, line_of(ids[x.id].pos)))
+        else
+          ids[x.id] = x
+        end
+      end
+      -- every total from the lowest to the highest (reachable or declared) in one band
+      local gaps, gaps_unreached = {}, {}
+      local overlaps = {}
+      for t = s.min, hi_total do
+        local first
+        for _, x in ipairs(b.list) do
+          if t >= x.lo and t <= x.hi then
+            if first then
+              local o = overlaps[x] or { values = {}, first = first }
+              overlaps[x] = o
+              o.values[#o.values + 1] = t
+            else
+              first = x
+            end
+          end
+        end
+        if not first then
+          if reach[t] then gaps[#gaps + 1] = t else gaps_unreached[#gaps_unreached + 1] = t end
+        end
+      end
+      if #gaps > 0 then
+        err(b.pos, "bands", say("band_gap", bands_what,
+                                say(#gaps == 1 and "w_the_total" or "w_the_totals", runs_text(gaps, 1, false))))
+      end
+      if #gaps_unreached > 0 then
+        warn(b.pos, "bands", say("band_gap_unreachable", bands_what,
+                                 say(#gaps_unreached == 1 and "w_the_total" or "w_the_totals", runs_text(gaps_unreached, 1, false))))
+      end
+      for _, x in ipairs(b.list) do
+        local o = overlaps[x]
+        if o then
+          err(x.pos, "band", say("band_overlap", say("w_band", x.id),
+                                 say(#o.values == 1 and "w_the_total" or "w_the_totals", runs_text(o.values, 1, false)),
+                                 o.first.id, line_of(o.first.pos)))
+        end
+      end
+      check_sources(b.list, "w_band", function(x) return x.id end)
+      -- bands no total reaches: say why
+      for _, x in ipairs(b.list) do
+        local hit = false
+        for t in pairs(reach) do if t >= x.lo and t <= x.hi then hit = true; break end end
+        if not hit then
+          if x.lo > s.max then
+            local short = {}
+            for _, it in ipairs(s.items) do
+              if it.declared_max and it.max < it.declared_max then
+                short[#short + 1] = say("item_short", it.name, it.max, it.declared_max)
+              end
+            end
+            warn(x.pos, "band", say("band_above", x.id, s.name, b.name, x.lo, s.max,
+                                    item_points_text(s, function(it) return tostring(it.max) end),
+                                    (s.declared_max and say("out_of", s.declared_max) or "") ..
+                                    (#short > 0 and say("short_of_max", table.concat(short, ", ")) or "")))
+          elseif x.hi < s.min then
+            warn(x.pos, "band", say("band_below", x.id, s.name, b.name, x.hi, s.min,
+                                    item_points_text(s, function(it) return tostring(it.min) end)))
+          else
+            local limits = (x.lo == -INF and "" or num(x.lo)) .. ".." .. (x.hi == INF and "" or num(x.hi))
+            warn(x.pos, "band", say("band_between", x.id, s.name, b.name, limits))
+          end
+        end
+      end
+    end
+  end
+
+  local function check_classification(c)
+    local what = say("w_classification", c.name)
+    local dom, reported = domain_of(c.input, c.domain, root, c.pos, what)
+    if dom then
+      check_rows(c, c.rows, dom, what, c.pos)
+    elseif not reported then
+      warn(c.pos, "classification", say("no_domain", what))
+    end
+    check_labels(c.rows, what)
+    check_sources(c.rows, "w_row")
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- Conditions: the fields they name, the values they compare with
+  ---------------------------------------------------------------------------------------------
+
+  local function type_word(node)
+    if node.kind == "int" or node.kind == "num" then return say("w_number") end
+    if node.kind == "bool" then return say("w_boolean") end
+    return say("w_string")
+  end
+
+  local function value_fits(node, v)
+    if node.kind == "enum" or node.kind == "bool" then
+      for _, x in ipairs(node.values) do if x == v then return true end end
+      return false
+    end
+    if node.kind == "int" or node.kind == "num" then return type(v) == "number" end
+    if node.kind == "string" then return type(v) == "string" end
+    return true
+  end
+
+  local function check_values(node, values, pos, sentence)
+    local target = node
+    if node.kind == "list" then target = node.item end
+    for _, v in ipairs(values) do
+      if not value_fits(target, v) then
+        if target.kind == "enum" then
+          err(pos, type(v) == "string" and ('"' .. v .. '"') or nil,
+              say("value_not_in_enum", say("w_condition", sentence), quote(v), target.display,
+                  join(target.values, ", ", quote)) .. suggest(v, target.values), true)
+        else
+          err(pos, nil, say("value_wrong_type", say("w_condition", sentence), quote(v), type_word(target), target.display), true)
+        end
+      end
+    end
+  end
+
+  local function check_numeric(node, op, n, pos, sentence)
+    if node.kind ~= "int" and node.kind ~= "num" then
+      err(pos, nil, say("value_wrong_type", say("w_condition", sentence), quote(n), type_word(node), node.display), true)
+      return
+    end
+    local never
+    if op == "<" and node.min >= n then never = say("w_at_least", num(node.min))
+    elseif op == "<=" and node.min > n then never = say("w_at_least", num(node.min))
+    elseif op == ">=" and node.max < n then never = say("w_at_most", num(node.max)) end
+    if never then
+      warn(pos, nil, say("never_true_numeric", say("w_condition", sentence), node.display, never), true)
+    end
+  end
+
+  -- walks a condition built by the vocabulary; ctx is the object node its paths are read in
+  -- (nil when unknown). pos is the position of the construct holding it.
+  local function check_condition(fn, ctx, pos)
+    if type(fn) ~= "function" then return end
+    local d = I.desc(fn)
+    if not d then return end
+    local op = d.op
+    if op == "any_of" or op == "all_of" then
+      for _, c in ipairs(d[1] or {}) do check_condition(c, ctx, pos) end
+    elseif op == "not" then
+      check_condition(d[1], ctx, pos)
+    elseif op == "for_any" then
+      local inner = nil
+      if type(d[1]) == "string" then
+        local node = check_path(d[1], ctx, pos)
+        if node and node.kind == "elements" then inner = node.element end
+        if not node then return end
+      end
+      check_condition(d[2], inner, pos)
+    elseif type(d[1]) == "string" and (op == "is" or op == "is_one_of" or op == "includes_any"
+                                       or op == "<" or op == "<=" or op == ">=" or op == "in_levels") then
+      local node = check_path(d[1], ctx, pos)
+      if not node then return end
+      local sentence = I.how(fn)
+      if op == "is" then check_values(node, { d[2] }, pos, sentence)
+      elseif op == "is_one_of" or op == "includes_any" then check_values(node, d[2] or {}, pos, sentence)
+      elseif op == "<" or op == "<=" or op == ">=" then check_numeric(node, op, d[2], pos, sentence) end
+    end
+  end
+
+  local function check_checks(list, word_key)
+    for _, c in ipairs(list) do
+      local ctx = root
+      if c.each ~= nil then
+        ctx = nil
+        if type(c.each) == "string" then
+          local node = check_path(c.each, nil, c.pos)
+          ctx = node and node.kind == "elements" and node.element or nil
+        end
+      end
+      check_condition(c.when, ctx, c.pos)
+    end
+    check_sources(list, word_key, function(c) return c.id end)
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- Static checks of every output
+  ---------------------------------------------------------------------------------------------
+
+  for _, o in ipairs(I.outputs) do
+    if o.kind == "score" then
+      check_score(o)
+    elseif o.kind == "classification" then
+      check_classification(o)
+    elseif o.kind == "contraindications" then
+      for _, c in ipairs(o.entries) do
+        check_condition(c.when, root, c.pos)
+        check_condition(c.relative_when, root, c.pos)
+      end
+      check_sources(o.entries, "w_contraindication", function(c) return c.id end)
+    elseif o.kind == "decision" then
+      for _, s in ipairs(o.steps) do check_condition(s.when, root, s.pos) end
+      check_sources(o.steps, "w_step", function(s) return s.id end)
+    elseif o.kind == "findings" then
+      check_checks(o.checks, "w_check")
+    elseif o.kind == "risk" then
+      check_condition(o.raised_when, root, o.pos)
+      check_checks(o.factors, "w_factor")
+    end
+  end
+
+  if not opts.probe then return findings end
+
+  ---------------------------------------------------------------------------------------------
+  -- Probes: the rule set on generated cases
+  ---------------------------------------------------------------------------------------------
+
+  -- Values worth trying for a field: every value of an enumeration, both booleans; numbers
+  -- around every limit the rules compare with; lists empty, of one value each, and whole.
+  local thresholds = {}
+  local function harvest(fn, seen)
+    if type(fn) ~= "function" or seen[fn] then return end
+    seen[fn] = true
+    local d = I.desc(fn)
+    if not d then return end
+    if (d.op == "<" or d.op == "<=" or d.op == ">=") and type(d[2]) == "number" then
+      thresholds[#thresholds + 1] = d[2]
+    end
+    for _, x in ipairs(d) do
+      if type(x) == "function" then harvest(x, seen)
+      elseif type(x) == "table" then for _, y in ipairs(x) do harvest(y, seen) end end
+    end
+  end
+  do
+    local seen = {}
+    for _, o in ipairs(I.outputs) do
+      for _, c in ipairs(o.entries or {}) do harvest(c.when, seen); harvest(c.relative_when, seen) end
+      for _, s in ipairs(o.steps or {}) do harvest(s.when, seen) end
+      for _, c in ipairs(o.checks or {}) do harvest(c.when, seen) end
+      for _, c in ipairs(o.factors or {}) do harvest(c.when, seen) end
+      for _, it in ipairs(o.items or {}) do
+        for _, r in ipairs(it.rows) do
+          if r.when.lo and r.when.lo ~= -INF then thresholds[#thresholds + 1] = r.when.lo end
+          if r.when.hi and r.when.hi ~= INF then thresholds[#thresholds + 1] = r.when.hi end
+        end
+      end
+    end
+  end
+
+  local function samples_of(node)
+    if node.kind == "enum" or node.kind == "bool" then
+      local out = {}
+      for i, v in ipairs(node.values) do out[i] = v end
+      return out
+    end
+    if node.kind == "int" or node.kind == "num" then
+      local set, out = {}, {}
+      local step = node.step or 1
+      local function add(v)
+        if v < node.min or v > node.max then return end
+        if node.kind == "int" then
+          if math.type(v) ~= "integer" then v = math.tointeger(v) end
+          if not v or (v - (node.min ~= -INF and node.min or 0)) % step ~= 0 then return end
+        end
+        if not set[v] then set[v] = true; out[#out + 1] = v end
+      end
+      local base = node.min ~= -INF and node.min or 0
+      if node.max ~= INF and (node.max - base) / step <= 12 then
+        for v = base, node.max, step do add(v) end
+      else
+        for k = 0, 3 do add(base + k * step) end
+      end
+      for _, t in ipairs(thresholds) do
+        for _, dv in ipairs({ -step, 0, step }) do add(t + dv) end
+        if node.kind == "num" then add(t - 0.5); add(t + 0.5) end
+      end
+      add(base + 100 * step)
+      table.sort(out)
+      return out
+    end
+    if node.kind == "list" then
+      local items = samples_of(node.item)
+      local out = { {} }
+      for _, v in ipairs(items) do out[#out + 1] = { v } end
+      if #items > 1 then out[#out + 1] = { items[1], items[2] } end
+      if #items > 2 then out[#out + 1] = { items[1], items[2], items[3] } end
+      if #items > 3 then
+        local all = {}
+        for i, v in ipairs(items) do all[i] = v end
+        out[#out + 1] = all
+      end
+      return out
+    end
+    return {}
+  end
+
+  -- The leaves: fields of the case (root) and of one element of each list of objects.
+  local leaves = {}   -- { path, element = "spine.lesions" | nil, field, node, samples }
+  local function collect(node, prefix, element)
+    for _, name in ipairs(node.names or {}) do
+      local sub = node.fields[name]
+      local path = prefix == "" and name or (prefix .. "." .. name)
+      if sub.kind == "object" then
+        collect(sub, path, element)
+      elseif sub.kind == "elements" then
+        if not element then collect(sub.element, "", path) end
+      elseif sub.kind ~= "string" then
+        leaves[#leaves + 1] = { path = path, element = element, node = sub, samples = samples_of(sub),
+                                display = element and (element .. "[]." .. path) or path }
+      end
+    end
+  end
+  collect(root, "", nil)
+  local leaf_by_display = {}
+  for _, l in ipairs(leaves) do leaf_by_display[l.display] = l end
+
+  -- An assignment: { leaf, value }. A case is built from a list of them.
+  local function copy(v)
+    if type(v) ~= "table" then return v end
+    local t = {}
+    for i, x in ipairs(v) do t[i] = x end
+    return t
+  end
+  local function set_path(t, path, v)
+    local parts = {}
+    for part in path:gmatch("[^%.]+") do parts[#parts + 1] = part end
+    for i = 1, #parts - 1 do
+      t[parts[i]] = t[parts[i]] or {}
+      t = t[parts[i]]
+    end
+    t[parts[#parts]] = v
+  end
+  local function get_path(t, path)
+    for part in path:gmatch("[^%.]+") do
+      if type(t) ~= "table" then return nil end
+      t = t[part]
+    end
+    return t
+  end
+
+  local ctx_of = setmetatable({}, { __mode = "k" })   -- table of a probe case -> its schema context
+  local function build(assignments)
+    local case = { id = "probe" }
+    ctx_of[case] = root
+    for _, a in ipairs(assignments) do
+      local l = a.leaf
+      if l.element then
+        local list = get_path(case, l.element)
+        if type(list) ~= "table" then list = {}; set_path(case, l.element, list) end
+        if not list[1] then
+          list[1] = {}
+          local node = resolve(l.element, root)
+          ctx_of[list[1]] = node and node.element or nil
+        end
+        set_path(list[1], l.path, copy(a.value))
+      else
+        set_path(case, l.path, copy(a.value))
+      end
+    end
+    return case
+  end
+  local function describe_assignments(assignments)
+    local parts = {}
+    for i, a in ipairs(assignments) do
+      if i > 3 then parts[#parts + 1] = "..."; break end
+      local v = a.value
+      if type(v) == "table" then v = "[" .. join(v, ", ") .. "]" else v = tostring(v) end
+      parts[#parts + 1] = a.leaf.display .. " = " .. v
+    end
+    if #parts == 0 then return "{}" end
+    return "{" .. table.concat(parts, ", ") .. "}"
+  end
+
+  -- Tracing: which case fields a rule reads; fields the schema lacks are reported.
+  local reads             -- set of display paths read, while collecting
+  local reported_dynamic = {}
+  local function where_outside()
+    for level = 3, 24 do
+      local _, msg = pcall(error, "", level)
+      if type(msg) == "string" and msg ~= "" then
+        local chunk = msg:match("^(.-):%d+: $")
+        if chunk and chunk ~= "engine/prelude.lua" and chunk ~= "engine/lint.lua" and chunk ~= "[C]" then
+          return (msg:gsub(" $", ""))
+        end
+      end
+    end
+    return nil
+  end
+  local function tracer(t, path)
+    local ctx = ctx_of[t]
+    if not ctx then return end
+    local node = lookup(ctx, path)
+    local display = (ctx.display == "" or ctx == root) and path or (ctx.display .. "." .. path)
+    if node then
+      if reads then reads[display] = true end
+    elseif not reported_dynamic[display] then
+      reported_dynamic[display] = true
+      local pos = where_outside()
+      if pos then err(pos, '"' .. path .. '"', say("dynamic_field", path, path_suggestion(path, ctx ~= root and ctx or nil))) end
+    end
+  end
+
+  local probes = 0
+  local errors_at = {}
+  local function evaluate(assignments, why)
+    probes = probes + 1
+    local case = build(assignments)
+    I.set_trace(tracer)
+    local ok, res = pcall(P.evaluate, case)
+    I.set_trace(nil)
+    if not ok then
+      local msg = tostring(res)
+      local pos, text = msg:match("^(.-:%d+:) (.*)$")
+      if not pos then pos, text = nil, msg end
+      local key = pos or text
+      if not errors_at[key] then
+        errors_at[key] = true
+        local context = why or say("when_probe", describe_assignments(assignments))
+        if pos then
+          err(pos, nil, say("probe_error", context, text))
+        else
+          err(nil, nil, say("probe_error", context, text))
+        end
+      end
+      return nil, case
+    end
+    return res, case
+  end
+
+  -- What the probes reached.
+  local status_seen, kind_seen = {}, {}            -- contraindication id -> set
+  local witness = {}                                -- "id/status/kind" -> assignments
+  local step_seen, outcome_seen = {}, {}            -- decision name -> set
+  local unmatched = {}                              -- item -> { value, assignments }
+  local row_assign = {}                             -- item -> { [row] = assignments }
+  local contra, decisions, scores = nil, {}, {}
+  for _, o in ipairs(I.outputs) do
+    if o.kind == "contraindications" then contra = o end
+    if o.kind == "decision" then decisions[#decisions + 1] = o end
+    if o.kind == "score" then scores[#scores + 1] = o end
+  end
+
+  local function observe(res, assignments)
+    if not res then return end
+    if contra and type(res.contraindications) == "table" then
+      for i, c in ipairs(contra.entries) do
+        local r = res.contraindications[i]
+        if r then
+          status_seen[c.id] = status_seen[c.id] or {}
+          status_seen[c.id][r.status] = true
+          if r.status == "present" then
+            kind_seen[c.id] = kind_seen[c.id] or {}
+            kind_seen[c.id][r.kind] = true
+          end
+          local key = c.id .. "/" .. tostring(r.status) .. "/" .. tostring(r.kind)
+          if not witness[key] then witness[key] = assignments end
+        end
+      end
+    end
+    for _, d in ipairs(decisions) do
+      local reason = res[d.name .. "_reason"]
+      step_seen[d.name] = step_seen[d.name] or {}
+      outcome_seen[d.name] = outcome_seen[d.name] or {}
+      if type(reason) == "table" and reason.id then step_seen[d.name][reason.id] = true end
+      if res[d.name] ~= nil then outcome_seen[d.name][res[d.name]] = true end
+    end
+    for _, s in ipairs(scores) do
+      local r = res[s.name]
+      if s.each and type(r) == "table" then r = r[1] end
+      if type(r) == "table" and type(r.items) == "table" then
+        for _, it in ipairs(s.items) do
+          local e = r.items[it.name]
+          if type(e) == "table" then
+            if e.unmatched and not unmatched[it] then
+              unmatched[it] = { value = e.value, assignments = assignments, score = s }
+            end
+            if type(e.points) == "number" and type(e.row) == "table" then
+              row_assign[it] = row_assign[it] or {}
+              for _, row in ipairs(it.rows) do
+                if row.points == e.points and row.fr == e.row.fr and row.en == e.row.en then
+                  local known = row_assign[it][row]
+                  if not known or #assignments < #known then row_assign[it][row] = assignments end
+                  break
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+
+  local function run(assignments, why)
+    local res = evaluate(assignments, why)
+    observe(res, assignments)
+    return res
+  end
+
+  -- 1. every field given, then every field but one (an input not given must not fail)
+  local full = {}
+  for _, l in ipairs(leaves) do
+    if #l.samples > 0 then full[#full + 1] = { leaf = l, value = l.samples[(#l.samples + 1) // 2] } end
+  end
+  run(full, say("when_all_given"))
+  for i, a in ipairs(full) do
+    local rest = {}
+    for j, b in ipairs(full) do if j ~= i then rest[#rest + 1] = b end end
+    run(rest, say("when_not_given", a.leaf.display))
+  end
+  -- 2. nothing given: every contraindication must be unknown
+  local empty_res = run({}, say("when_nothing_given"))
+  if empty_res and contra then
+    for i, c in ipairs(contra.entries) do
+      local r = empty_res.contraindications and empty_res.contraindications[i]
+      if r and r.status ~= "unknown" then
+        err(c.pos, "contraindication", say("not_unknown", c.id, tostring(r.status)))
+      end
+    end
+  end
+  -- 3. one field at a time, every value worth trying
+  for _, l in ipairs(leaves) do
+    for _, v in ipairs(l.samples) do run({ { leaf = l, value = v } }) end
+  end
+  -- 4. each total of each score: rows chosen through the fields that gave them
+  local score_cases = {}
+  for _, s in ipairs(scores) do
+    local combos = { [0] = {} }
+    for _, it in ipairs(s.items) do
+      local next_combos = {}
+      for total, assigns in pairs(combos) do
+        for _, row in ipairs(it.rows) do
+          local a = row_assign[it] and row_assign[it][row]
+          if a and next_combos[total + row.points] == nil then
+            local merged = {}
+            for _, x in ipairs(assigns) do merged[#merged + 1] = x end
+            for _, x in ipairs(a) do merged[#merged + 1] = x end
+            next_combos[total + row.points] = merged
+          end
+        end
+      end
+      combos = next_combos
+    end
+    for _, total in ipairs(sorted_keys(combos)) do
+      score_cases[#score_cases + 1] = combos[total]
+      run(combos[total])
+    end
+  end
+  -- 5. each contraindication: the fields it reads, in every combination
+  if contra then
+    for i, c in ipairs(contra.entries) do
+      reads = {}
+      local base = build(full)
+      I.set_trace(tracer)
+      pcall(function()
+        local res = P.evaluate(base)
+        reads = {}
+        if c.when then c.when(base, base, res) end
+        if c.relative_when then c.relative_when(base, base, res) end
+      end)
+      I.set_trace(nil)
+      local fields = {}
+      for display in pairs(reads) do
+        local l = leaf_by_display[display]
+        if l and #l.samples > 0 then fields[#fields + 1] = l end
+      end
+      reads = nil
+      table.sort(fields, function(a, b) return a.display < b.display end)
+      local total = 1
+      for _, l in ipairs(fields) do total = total * (#l.samples + 1) end
+      if total <= 4096 then
+        local idx = {}
+        for k = 1, #fields do idx[k] = 0 end
+        for _ = 1, total do
+          local assigns = {}
+          for k, l in ipairs(fields) do
+            if idx[k] > 0 then assigns[#assigns + 1] = { leaf = l, value = l.samples[idx[k]] } end
+          end
+          run(assigns)
+          for k = 1, #fields do
+            idx[k] = idx[k] + 1
+            if idx[k] <= #fields[k].samples then break end
+            idx[k] = 0
+          end
+        end
+      end
+    end
+  end
+  -- 6. decisions: each total of each score crossed with each contraindication present
+  if #decisions > 0 then
+    local overlays = { {} }
+    for _, key in ipairs(sorted_keys(witness)) do
+      if key:match("/present/") then overlays[#overlays + 1] = witness[key] end
+    end
+    local bases = { {} }
+    for _, sc in ipairs(score_cases) do bases[#bases + 1] = sc end
+    for _, b in ipairs(bases) do
+      for _, ov in ipairs(overlays) do
+        local merged = {}
+        local taken = {}
+        for _, x in ipairs(ov) do taken[x.leaf] = true end
+        for _, x in ipairs(b) do if not taken[x.leaf] then merged[#merged + 1] = x end end
+        for _, x in ipairs(ov) do merged[#merged + 1] = x end
+        run(merged)
+      end
+    end
+  end
+
+  ---------------------------------------------------------------------------------------------
+  -- What no probe reached
+  ---------------------------------------------------------------------------------------------
+
+  if contra then
+    for _, c in ipairs(contra.entries) do
+      local seen = status_seen[c.id] or {}
+      for _, status in ipairs({ "present", "absent" }) do
+        if not seen[status] then
+          warn(c.pos, "contraindication", say("never_status", c.id, say("w_" .. status), probes))
+        end
+      end
+      if c.relative_when and c.kind ~= "relative" and seen.present and not (kind_seen[c.id] or {}).relative then
+        warn(c.pos, "contraindication", say("never_relative", c.id, probes))
+      end
+    end
+  end
+
+  -- bands already reported as unreachable are not reported again as outcomes
+  local unreachable_band = {}
+  for _, s in ipairs(scores) do
+    local reach = reachable(s)
+    for _, b in ipairs(s.bands) do
+      for _, x in ipairs(b.list) do
+        local hit = false
+        for t in pairs(reach) do if t >= x.lo and t <= x.hi then hit = true; break end end
+        if not hit then unreachable_band[s.name .. "." .. b.name .. "." .. x.id] = true end
+      end
+    end
+  end
+
+  for _, d in ipairs(decisions) do
+    local steps = step_seen[d.name] or {}
+    local outcomes = outcome_seen[d.name] or {}
+    for _, s in ipairs(d.steps) do
+      if not steps[s.id] then warn(s.pos, "step", say("step_never", s.id, d.name, probes)) end
+    end
+    local expected, seen_expected = {}, {}
+    for _, s in ipairs(d.steps) do
+      if type(s.gives) == "string" then
+        if not seen_expected[s.gives] then seen_expected[s.gives] = true; expected[#expected + 1] = { s.gives, s.pos } end
+      elseif type(s.gives) == "function" then
+        local g = I.desc(s.gives)
+        if g and g.op == "band_of" then
+          local sc = I.output_by_name[g[1]]
+          for _, b in ipairs(sc and sc.bands or {}) do
+            if b.name == g[2] then
+              for _, x in ipairs(b.list) do
+                if not seen_expected[x.id] and not unreachable_band[g[1] .. "." .. g[2] .. "." .. x.id] then
+                  seen_expected[x.id] = true
+                  expected[#expected + 1] = { x.id, s.pos }
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+    for _, e in ipairs(expected) do
+      if not outcomes[e[1]] then warn(e[2], "step", say("outcome_never", d.name, e[1], probes)) end
+    end
+  end
+
+  for _, s in ipairs(scores) do
+    for _, it in ipairs(s.items) do
+      local u = unmatched[it]
+      if u then
+        local v = u.value
+        if v == NULL then v = "null" end
+        warn(it.pos, "item", say("unmatched", say("w_item", it.name, s.name), quote(v),
+                                 describe_assignments(u.assignments)))
+      end
+    end
+  end
+
+  return findings
+end
