@@ -1116,6 +1116,7 @@ sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d)
         st = SR_ERR_RULE;
     }
     sr_findings_free(&f);
+    lua_gc(e->sb.L, LUA_GCCOLLECT); /* the checker's tables: every worker's engine stays small */
     return st;
 }
 
