@@ -52,12 +52,6 @@ local MSG = {
   never_true_numeric = {
     en = "%s can never be true: %s is %s",
     fr = "%s ne peut jamais être vrai : %s vaut %s" },
-  no_domain = {
-    en = "%s reads a function of the rule file: declare `domain = ...` (a case field, a list of values or a numeric condition) so that check can prove every value has a row",
-    fr = "%s lit une fonction du fichier de règles : déclarez `domain = ...` (un champ du cas, une liste de valeurs ou une condition numérique) pour que check puisse prouver que chaque valeur a sa ligne" },
-  bad_domain = {
-    en = "%s: domain '%s' is not a field of the case schema%s",
-    fr = "%s : le domaine '%s' n'est pas un champ du schéma de cas%s" },
   gap_values = {
     en = "%s: no row for %s of %s (every value needs exactly one row)",
     fr = "%s : aucune ligne pour %s de %s (chaque valeur doit avoir exactement une ligne)" },
@@ -663,12 +657,10 @@ return function(P, schema, opts)
     end
     for _, it in ipairs(s.items) do
       local what = say("w_item", it.name, s.name)
-      local dom, reported = domain_of(it.input, it.domain, ctx, it.pos, what)
-      if dom then
-        check_rows(it, it.rows, dom, what, it.pos)
-      elseif not reported then
-        warn(it.pos, "item", say("no_domain", what))
-      end
+      local dom = domain_of(it.input, it.domain, ctx, it.pos, what)
+      -- an input computed by a function without a declared domain is left to the probes,
+      -- which report any value it gives that no row holds
+      if dom then check_rows(it, it.rows, dom, what, it.pos) end
       for _, r in ipairs(it.rows) do
         if r.points < 0 then err(r.pos, "points", say("points_negative", what, r.points)) end
         if it.declared_max and r.points > it.declared_max then
@@ -766,12 +758,8 @@ return function(P, schema, opts)
 
   local function check_classification(c)
     local what = say("w_classification", c.name)
-    local dom, reported = domain_of(c.input, c.domain, root, c.pos, what)
-    if dom then
-      check_rows(c, c.rows, dom, what, c.pos)
-    elseif not reported then
-      warn(c.pos, "classification", say("no_domain", what))
-    end
+    local dom = domain_of(c.input, c.domain, root, c.pos, what)
+    if dom then check_rows(c, c.rows, dom, what, c.pos) end
     check_labels(c.rows, what)
     check_sources(c.rows, "w_row")
   end

@@ -13,6 +13,7 @@ score "sins" {
   fr = "Score SINS (Spinal Instability Neoplastic Score)",
   en = "SINS (Spinal Instability Neoplastic Score)",
   source = "Tableau 10",
+  max = 18,                   -- "total out of 18": `spinerules check` keeps the rows within it
   each = "spine.lesions",     -- one score per lesion ...
   key = "level",              -- ... named by its vertebral level
 

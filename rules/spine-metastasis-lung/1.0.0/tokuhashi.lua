@@ -74,10 +74,12 @@ score "tokuhashi" {
   fr = "Classification modifiée de Tokuhashi",
   en = "Modified Tokuhashi score",
   source = "Tableau 11",
+  max = 15,                   -- "total out of 15": `spinerules check` keeps the rows within it
 
   item "general_condition" {
     fr = "État général", en = "General condition",
     input = general_condition,
+    domain = "patient.general_condition",   -- the function gives one of its values (check proves each has a row)
     row { "poor",     points = 0, fr = "Médiocre", en = "Poor" },
     row { "moderate", points = 1, fr = "Moyen",    en = "Moderate" },
     row { "good",     points = 2, fr = "Bon",      en = "Good" },
@@ -94,6 +96,7 @@ score "tokuhashi" {
   item "primary" {
     fr = "Tumeur primitive", en = "Primary tumour",
     input = "tumor.primary",
+    max = 5,                  -- Tableau 11 scores this criterion out of 5 ("Poumon ... 0/5")
     row { "lung", points = LUNG_PRIMARY_POINTS,
           fr = "Poumon (à nuancer selon le statut mutationnel)",
           en = "Lung (to be nuanced by mutational status)" },
