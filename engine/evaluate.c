@@ -263,8 +263,16 @@ sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data,
         }
         int row = sr_csvin_doc_line(c), invalid = 0;
         sr_case_report_reset(&rep);
+        const char *id = sr_csvin_doc_id(c);
+        int first = 0;
+        if (rs == SR_OK && id && sr_idset_add(ids, id, strlen(id), row, &first) == 1) {
+            lua_settop(L, top); /* the case */
+            rs = SR_ERR_SCHEMA;
+            sr_diag_set(&cd, rs, name, row, 0, "id",
+                        "expected a case id unique in this file, found '%s' again (first at row %d)", id, first);
+        }
         if (rs == SR_OK) {
-            rs = sr_eval_validate(e, NULL, name, row, ids, &rep, sr_csvin_relocate, c, &cd);
+            rs = sr_eval_validate(e, NULL, name, row, NULL, &rep, sr_csvin_relocate, c, &cd);
             invalid = rs == SR_ERR_SCHEMA;
             if (diag_out)
                 sr_csvin_report_print(&rep, name, row, diag_out);

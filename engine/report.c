@@ -49,6 +49,7 @@ sr_status_t sr_report_describe(sr_engine_t *e, sr_diag_t *d)
 static const char *field_str(lua_State *L, int t, const char *key)
 {
     const char *s = NULL;
+    t = lua_absindex(L, t);
     if (lua_istable(L, t) && lua_getfield(L, t, key) == LUA_TSTRING)
         s = lua_tostring(L, -1);
     if (lua_istable(L, t))
@@ -321,6 +322,7 @@ typedef struct {
 } word_t;
 
 static const word_t WORDS[] = {
+    {"colon", " : ", ": "},
     {"title", "Chirurgie des métastases rachidiennes : aide à la décision",
      "Surgery for spinal metastases: decision support"},
     {"ruleset", "Jeu de règles", "Rule set"},
@@ -412,6 +414,7 @@ static const char STYLE[] =
     "tr.match td{background:var(--hit);font-weight:bold}\n"
     "tr.match td:first-child{box-shadow:inset 4px 0 0 var(--hitline)}\n"
     "tr.possible td{background:#f7f3e3;font-style:italic}\n"
+    "tr.match td.item,tr.possible td.item{background:#fff;font-weight:normal;font-style:normal;box-shadow:none}\n"
     "tr.total td{font-weight:bold;background:#f0f3f6}\n"
     ".st-present{color:var(--present);font-weight:bold}\n"
     ".st-absent,.st-does_not_apply,.st-done{color:var(--absent)}\n"
@@ -466,7 +469,7 @@ sr_status_t sr_html_end(sr_engine_t *e, sr_buf_t *out, const char *lang, sr_diag
 {
     sr_buf_puts(out, "</main>\n<footer class=\"page\"><p>");
     esc(out, word("sources", lang));
-    sr_buf_puts(out, " : ");
+    sr_buf_puts(out, word("colon", lang));
     esc(out, word("chapter", lang));
     sr_buf_puts(out, ". ");
     esc(out, word("ruleset", lang));
@@ -597,7 +600,7 @@ static void html_score(sr_buf_t *out, lua_State *L, int r, int sd, const char *l
             int possible = unknown && pts >= lo && pts <= hi;
             sr_buf_printf(out, "<tr%s>", match ? " class=\"match\"" : possible ? " class=\"possible\"" : "");
             if (k == 1) {
-                sr_buf_printf(out, "<td rowspan=\"%lld\">", (long long)nrows);
+                sr_buf_printf(out, "<td class=\"item\" rowspan=\"%lld\">", (long long)nrows);
                 esc(out, label_of(L, it, lang));
                 if (unknown) {
                     sr_buf_puts(out, " <span class=\"unknowns\">(");
@@ -771,13 +774,13 @@ static void html_error(sr_buf_t *out, lua_State *L, int rec, const char *lang)
     esc(out, id ? id : "?");
     sr_buf_puts(out, "</h2>\n<p class=\"message\">");
     esc(out, word("error", lang));
-    sr_buf_puts(out, " : ");
+    sr_buf_puts(out, word("colon", lang));
     lua_getfield(L, rec, "error");
     int er = lua_gettop(L);
     const char *path = field_str(L, er, "path");
     if (path) {
         esc(out, path);
-        sr_buf_puts(out, " : ");
+        sr_buf_puts(out, word("colon", lang));
     }
     esc(out, field_str(L, er, "message"));
     if (lua_getfield(L, er, "line") == LUA_TNUMBER) {
@@ -826,13 +829,14 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
     esc(out, rec_code);
     sr_buf_puts(out, "\"><span class=\"label\">");
     esc(out, word("recommendation", lang));
-    sr_buf_puts(out, " :</span> <strong>");
+    sr_buf_puts(out, word("colon", lang));
+    sr_buf_puts(out, "</span><strong>");
     esc(out, strcmp(word(key, lang), key) == 0 ? rec_code : word(key, lang));
     sr_buf_puts(out, "</strong>");
     if (lua_getfield(L, rec, "recommendation_reason") == LUA_TTABLE) {
         sr_buf_puts(out, "<br><span class=\"reason\">");
         esc(out, word("reason", lang));
-        sr_buf_puts(out, " : ");
+        sr_buf_puts(out, word("colon", lang));
         esc(out, label_of(L, -1, lang));
         sr_buf_puts(out, "</span>");
         source_span(out, field_str(L, -1, "source"));
@@ -842,7 +846,7 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
     if (lua_getfield(L, rec, "recommendation_caveats") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
         sr_buf_puts(out, "<p class=\"caveats\">");
         esc(out, word("caveats", lang));
-        sr_buf_puts(out, " :</p>\n<ul>\n");
+        sr_buf_puts(out, strcmp(lang, "en") == 0 ? ":</p>\n<ul>\n" : " :</p>\n<ul>\n");
         for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
             sr_buf_puts(out, "<li>");
             esc(out, label_of(L, -1, lang));
@@ -893,7 +897,7 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
     lua_settop(L, desc);
     sr_buf_puts(out, "<p class=\"unknowns\"><strong>");
     esc(out, word("unknowns", lang));
-    sr_buf_puts(out, " :</strong> ");
+    sr_buf_puts(out, strcmp(lang, "en") == 0 ? ":</strong> " : " :</strong> ");
     if (unknowns.len)
         sr_buf_append(out, unknowns.data, unknowns.len);
     else
@@ -908,7 +912,7 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
         int cr = lua_gettop(L);
         sr_buf_puts(out, "<section class=\"risk\">\n<h3>");
         esc(out, word("complication_risk", lang));
-        sr_buf_puts(out, " : ");
+        sr_buf_puts(out, word("colon", lang));
         int_or_blank(out, L, cr, "base_percent");
         sr_buf_puts(out, " % (");
         esc(out, word("base_risk", lang));
@@ -918,7 +922,7 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
         if (lua_getfield(L, cr, "raised_by") == LUA_TTABLE) {
             sr_buf_puts(out, "<p>");
             esc(out, label_of(L, -1, lang));
-            sr_buf_puts(out, " : ");
+            sr_buf_puts(out, word("colon", lang));
             status_span(out, field_str(L, -1, "status"), lang);
             sr_buf_puts(out, "</p>\n");
         }
@@ -942,7 +946,7 @@ sr_status_t sr_html_record(sr_engine_t *e, sr_buf_t *out, int idx, const char *l
             const char *path = field_str(L, -1, "path");
             if (path) {
                 esc(out, path);
-                sr_buf_puts(out, " : ");
+                sr_buf_puts(out, word("colon", lang));
             }
             esc(out, field_str(L, -1, "message"));
             sr_buf_puts(out, "</li>\n");
