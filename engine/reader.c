@@ -68,6 +68,8 @@ struct sr_reader {
     yajl_handle yh;
     const char *jline;           /* the line being parsed */
     size_t jline_len;
+    size_t jcol_off;             /* a byte offset in jline whose column is known: */
+    int jcol_at;                 /* columns are counted on from the last token's */
     long long lineno;
     int json_values;             /* complete top-level values in the line */
 
@@ -834,10 +836,19 @@ static int json_token_col(sr_reader_t *r, size_t end, char kind)
         while (start > 0 && strchr("0123456789+-.eEtruefalsn", s[start - 1]) && s[start - 1] != '\0')
             start--;
     }
+    /* count on from the previous token (tokens come left to right): counting
+     * from the start of the line each time is quadratic in long lines */
+    size_t i = 0;
     int col = 1;
-    for (size_t i = 0; i < start && i < r->jline_len; i++)
+    if (start >= r->jcol_off) {
+        i = r->jcol_off;
+        col = r->jcol_at;
+    }
+    for (; i < start && i < r->jline_len; i++)
         if ((s[i] & 0xC0) != 0x80)
             col++;
+    r->jcol_off = i;
+    r->jcol_at = col;
     return col;
 }
 
@@ -1000,6 +1011,8 @@ static sr_status_t json_next(sr_reader_t *r)
     }
     r->jline = line;
     r->jline_len = len;
+    r->jcol_off = 0;
+    r->jcol_at = 1;
     r->json_values = 0;
     if (r->yh)
         yajl_free(r->yh);
