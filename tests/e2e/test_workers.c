@@ -147,7 +147,7 @@ Test(workers, memory_does_not_grow_with_the_number_of_cases)
     replicate("/tmp/sr-w-large.yaml", 40);  /* 12,160 cases */
     long small_kb, large_kb;
     for (int jobs = 1; jobs <= 2; jobs++) {
-        char j[4];
+        char j[16]; /* room for any int: -O1 builds check */
         snprintf(j, sizeof j, "%d", jobs);
         char *a[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-small.yaml", NULL};
         char *b[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-large.yaml", NULL};
