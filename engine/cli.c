@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "coverage.h"
+#include "diff.h"
 #include "golden.h"
 #include "messages.h"
 #include "ruleset.h"
@@ -45,6 +46,10 @@ static const char usage_text[] =
     "                                 2 errors)\n"
     "  rules  [DIR...]                list the installed rule sets (or those under\n"
     "                                 each DIR): name, version, status, digest, folder\n"
+    "  diff   --from DIR --to DIR [--format text|markdown|json] [-o FILE] FILE...\n"
+    "                                 audit: evaluate the cases under both rule sets,\n"
+    "                                 report what changed in the rules and, grouped by\n"
+    "                                 field, every case whose outcome changes\n"
     "\n"
     "options:\n"
     "  --rules DIR       a rule set version folder (with manifest.yaml) or a rule set\n"
@@ -67,7 +72,8 @@ static const char usage_text[] =
     "  --version         show the engine version\n"
     "\n"
     "exit status: 0 all good; 1 some cases or golden cases failed (all others are\n"
-    "still evaluated and written); 2 usage, rule-set or I/O error.\n";
+    "still evaluated and written), or, for diff, the outcome of some case changed;\n"
+    "2 usage, rule-set or I/O error.\n";
 
 /* One line on stderr, in the language of --lang (messages.h translates the
  * English format, and a "%s" message given whole), then the hint. */
@@ -538,6 +544,104 @@ static int cmd_rules(int argc, char **argv, const char *argv0)
     return status;
 }
 
+/* diff --from DIR --to DIR [--format text|markdown|json] [--input-format F]
+ * [-o FILE] FILE...: exit 0 when no case's outcome changes, 1 when some does
+ * (the rules may differ either way: the report says how). */
+static int cmd_diff(int argc, char **argv, const char *argv0)
+{
+    const char *from = NULL, *to = NULL, *output = NULL;
+    sr_diff_opts_t o = {NULL, NULL, NULL, 0, SR_IN_AUTO, SR_DIFF_TEXT, stdout, stderr};
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        }
+        int takes = strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--format") == 0 ||
+                    strcmp(a, "--input-format") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0;
+        if (!takes && a[0] == '-' && a[1] != '\0')
+            return usage_error("unknown option '%s'", a);
+        if (!takes)
+            break;
+        if (i + 1 >= argc)
+            return usage_error("option '%s' needs a value", a);
+        const char *val = argv[++i];
+        if (strcmp(a, "--from") == 0) {
+            from = val;
+        } else if (strcmp(a, "--to") == 0) {
+            to = val;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            output = val;
+        } else if (strcmp(a, "--format") == 0) {
+            if (strcmp(val, "text") == 0)
+                o.format = SR_DIFF_TEXT;
+            else if (strcmp(val, "markdown") == 0 || strcmp(val, "md") == 0)
+                o.format = SR_DIFF_MARKDOWN;
+            else if (strcmp(val, "json") == 0)
+                o.format = SR_DIFF_JSON;
+            else
+                return usage_error("unknown diff format '%s' (expected text, markdown or json)", val);
+        } else if (strcmp(val, "auto") == 0) {
+            o.input_format = SR_IN_AUTO;
+        } else if (strcmp(val, "yaml") == 0) {
+            o.input_format = SR_IN_YAML;
+        } else if (strcmp(val, "jsonl") == 0) {
+            o.input_format = SR_IN_JSONL;
+        } else {
+            return usage_error("unknown input format '%s' (expected auto, yaml or jsonl)", val);
+        }
+    }
+    for (int k = i; k < argc; k++) {
+        if (argv[k][0] == '-' && argv[k][1] != '\0')
+            return usage_error("options must come before the files: '%s'", argv[k]);
+        if (strcmp(argv[k], "-") == 0)
+            return usage_error("%s", "diff reads each case file more than once: give files, not '-'");
+    }
+    if (!from || !to)
+        return usage_error("%s", "diff needs --from DIR and --to DIR");
+    if (i >= argc)
+        return usage_error("%s", "diff needs at least one case file");
+    o.files = (const char *const *)(argv + i);
+    o.nfiles = argc - i;
+    char *from_dir = resolve_rules(from, argv0);
+    char *to_dir = from_dir ? resolve_rules(to, argv0) : NULL;
+    if (!to_dir) {
+        free(from_dir);
+        return EXIT_USAGE;
+    }
+    o.from = from_dir;
+    o.to = to_dir;
+    if (output && !(o.out = fopen(output, "w"))) {
+        fprintf(stderr, "spinerules: error: %s: cannot create: %s\n", output, strerror(errno));
+        free(from_dir);
+        free(to_dir);
+        return EXIT_USAGE;
+    }
+    size_t changed = 0;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    int status;
+    if (sr_diff_run(&o, &changed, &d) != SR_OK) {
+        sr_diag_print(&d, stderr);
+        status = EXIT_USAGE;
+    } else {
+        status = changed ? EXIT_FAILED : EXIT_OK;
+    }
+    if (fflush(o.out) != 0 || ferror(o.out) || (output && fclose(o.out) != 0)) {
+        fprintf(stderr, "spinerules: error: cannot write the report: %s\n", strerror(errno));
+        status = EXIT_USAGE;
+    }
+    sr_diag_free(&d);
+    free(from_dir);
+    free(to_dir);
+    return status;
+}
+
 /* check [--rules DIR] [--strict] [--lang fr|en]: every finding on stdout,
  * then the count. Exit 0 when there is no error (and, with --strict, no
  * warning), 1 on warnings with --strict, 2 on errors. */
@@ -618,6 +722,8 @@ int sr_cli_main(int argc, char **argv)
         return cmd_verify(argc - 2, argv + 2, argv0);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 2, argv + 2, argv0);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 2, argv + 2, argv0);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2, argv0);
     return usage_error("unknown command '%s'", cmd);

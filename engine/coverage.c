@@ -53,20 +53,21 @@ static int flag(lua_State *L, int idx, const char *key)
     return b;
 }
 
-/* Prints the points with reached == want_reached and reachable == want_reachable;
- * positions inside the rule set's folder dir are shown relative to it. */
+/* Prints the points with reached == want_reached and reachable == want_reachable.
+ * Positions are shown as "file.lua:line": rule files sit directly in the rule
+ * set's folder (the manifest schema allows no '/' in their names), and Lua
+ * shortens long chunk names from the left. */
 static size_t print_points(lua_State *L, int points, lua_Integer n, int want_reached, int want_reachable,
-                           const char *dir, FILE *out)
+                           FILE *out)
 {
-    size_t dlen = strlen(dir);
     size_t count = 0;
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, points, i);
         int p = lua_gettop(L);
         if (flag(L, p, "reached") == want_reached && flag(L, p, "reachable") == want_reachable) {
             const char *pos = field(L, p, "pos"), *why = field(L, p, "why");
-            if (strncmp(pos, dir, dlen) == 0 && pos[dlen] == '/')
-                pos += dlen + 1;
+            if (strrchr(pos, '/'))
+                pos = strrchr(pos, '/') + 1;
             fprintf(out, "  %s%s%s\n", field(L, p, "id"), *pos ? "  " : "", pos);
             if (*why)
                 fprintf(out, "      %s\n", why);
@@ -122,14 +123,14 @@ sr_status_t sr_coverage_report(sr_engine_t *e, FILE *out, sr_coverage_stats_t *s
     size_t missed = stats->reachable - stats->reached;
     if (missed) {
         fprintf(out, "not reached by any golden case (%zu):\n", missed);
-        print_points(L, points, n, 0, 1, e->dir, out);
+        print_points(L, points, n, 0, 1, out);
     } else {
         fputs("not reached by any golden case: none\n", out);
     }
     if (stats->unreachable) {
         fprintf(out, "reachable by no case at all (%zu):\n", stats->unreachable);
-        print_points(L, points, n, 0, 0, e->dir, out);
-        print_points(L, points, n, 1, 0, e->dir, out); /* cannot happen: the judgement would be wrong */
+        print_points(L, points, n, 0, 0, out);
+        print_points(L, points, n, 1, 0, out); /* cannot happen: the judgement would be wrong */
     } else {
         fputs("reachable by no case at all: none\n", out);
     }
