@@ -857,7 +857,7 @@ static int check_manifest(lua_State *L, const sr_reader_t *rd, const char *dir, 
                 sr_findings_add(f, SR_FINDING_ERROR, mpath, line, col, sr_msg(SR_MSG_CHK_FILE_MISSING), absent.v[i]);
             }
             sr_pathseg_t seg = {"files", 5, 0};
-            pos_of(rd, &seg, 1, 1, &line, &col);
+            pos_of(rd, &seg, 1, 0, &line, &col);
             for (size_t i = 0; i < unlisted.n; i++) {
                 *fatal = 1;
                 sr_findings_add(f, SR_FINDING_ERROR, mpath, line, col, sr_msg(SR_MSG_CHK_FILE_UNLISTED), unlisted.v[i]);

@@ -44,14 +44,14 @@ local MSG = {
     fr = "lit '%s' dans chaque élément de %s, qui n'a pas ce champ%s" },
   did_you_mean = { en = " (did you mean '%s'?)", fr = " (vouliez-vous dire '%s' ?)" },
   value_not_in_enum = {
-    en = "%s can never be true: %s is not a value of %s (%s)",
-    fr = "%s ne peut jamais être vrai : %s n'est pas une valeur de %s (%s)" },
+    en = "%s is never true: %s is not a value of %s (%s)",
+    fr = "%s n'est jamais vraie : %s n'est pas une valeur de %s (%s)" },
   value_wrong_type = {
-    en = "%s can never be true: %s is not a %s, as %s is",
-    fr = "%s ne peut jamais être vrai : %s n'est pas de type %s, comme %s" },
+    en = "%s is never true: %s is not a %s, as %s is",
+    fr = "%s n'est jamais vraie : %s n'est pas de type %s, comme %s" },
   never_true_numeric = {
-    en = "%s can never be true: %s is %s",
-    fr = "%s ne peut jamais être vrai : %s vaut %s" },
+    en = "%s is never true: %s is %s",
+    fr = "%s n'est jamais vraie : %s vaut %s" },
   gap_values = {
     en = "%s: no row for %s of %s (every value needs exactly one row)",
     fr = "%s : aucune ligne pour %s de %s (chaque valeur doit avoir exactement une ligne)" },
@@ -111,20 +111,20 @@ local MSG = {
   when_all_given = { en = "on a case where every field is given", fr = "sur un cas où tous les champs sont renseignés" },
   when_probe = { en = "on the case %s", fr = "sur le cas %s" },
   never_status = {
-    en = "contraindication '%s' is never %s in %d probe cases (its inputs in every combination)",
-    fr = "la contre-indication '%s' n'est jamais %s sur %d cas d'essai (ses données dans toutes les combinaisons)" },
+    en = "contraindication '%s' is never %s, whatever its inputs (every combination of their values was tried)",
+    fr = "la contre-indication '%s' n'est jamais %s, quelles que soient ses données (toutes les combinaisons de leurs valeurs ont été essayées)" },
   not_unknown = {
     en = "contraindication '%s' is %s when none of its inputs is given: an input not given must give 'unknown'",
     fr = "la contre-indication '%s' est %s quand aucune de ses données n'est renseignée : une donnée absente doit donner 'unknown'" },
   never_relative = {
-    en = "contraindication '%s' is never relative in %d probe cases, although it has relative_when",
-    fr = "la contre-indication '%s' n'est jamais relative sur %d cas d'essai, bien qu'elle ait relative_when" },
+    en = "contraindication '%s' is never relative when present, whatever its inputs, although it has relative_when",
+    fr = "la contre-indication '%s' n'est jamais relative quand elle est présente, quelles que soient ses données, bien qu'elle ait relative_when" },
   step_never = {
-    en = "step '%s' of decision '%s' never decides in %d probe cases",
-    fr = "l'étape '%s' de la décision '%s' ne décide jamais sur %d cas d'essai" },
+    en = "step '%s' of decision '%s' never decides on the cases tried (each total of each score, crossed with each contraindication present)",
+    fr = "l'étape '%s' de la décision '%s' ne décide jamais sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
   outcome_never = {
-    en = "decision '%s' never gives '%s' in %d probe cases",
-    fr = "la décision '%s' ne donne jamais '%s' sur %d cas d'essai" },
+    en = "decision '%s' never gives '%s' on the cases tried (each total of each score, crossed with each contraindication present)",
+    fr = "la décision '%s' ne donne jamais '%s' sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
   unmatched = {
     en = "%s: the input gives %s (%s), which no row holds: the item then reads as unknown",
     fr = "%s : la donnée vaut %s (%s), qu'aucune ligne ne contient : l'item est alors inconnu" },
@@ -153,7 +153,7 @@ local MSG = {
   w_at_least = { en = "at least %s", fr = "au moins %s" },
   w_at_most = { en = "at most %s", fr = "au plus %s" },
   w_always = { en = "always %s", fr = "toujours %s" },
-  w_condition = { en = "the condition %s", fr = "la condition %s" },
+  w_condition = { en = "the condition '%s'", fr = "la condition '%s'" },
   w_fr = { en = "French", fr = "français" },
   w_en = { en = "English", fr = "anglais" },
   w_present = { en = "present", fr = "présente" },
@@ -374,7 +374,9 @@ return function(P, schema, opts)
   local NULL = I.null
   local findings = {}
 
+  local flagged = {}   -- positions of constructs a static check reported: the probes say no more
   local function report(severity, pos, hint, message, forward)
+    if pos then flagged[pos] = true end
     findings[#findings + 1] = { severity = severity, pos = pos, hint = hint, forward = forward or nil,
                                 message = message }
   end
@@ -382,6 +384,7 @@ return function(P, schema, opts)
   local function warn(pos, hint, message, forward) report("warning", pos, hint, message, forward) end
 
   local root, contexts, all_paths = schema_nodes(type(schema) == "table" and schema or {}, NULL)
+  local proved = {}   -- items whose rows were proved against their domain
 
   -- A node for a path read in ctx (an object node, or nil when the context is not known:
   -- then the root and every element context are tried). Returns node, display path.
@@ -660,7 +663,10 @@ return function(P, schema, opts)
       local dom = domain_of(it.input, it.domain, ctx, it.pos, what)
       -- an input computed by a function without a declared domain is left to the probes,
       -- which report any value it gives that no row holds
-      if dom then check_rows(it, it.rows, dom, what, it.pos) end
+      if dom then
+        check_rows(it, it.rows, dom, what, it.pos)
+        proved[it] = true   -- a gap is reported once, here, not again by the probes
+      end
       for _, r in ipairs(it.rows) do
         if r.points < 0 then err(r.pos, "points", say("points_negative", what, r.points)) end
         if it.declared_max and r.points > it.declared_max then
@@ -1285,16 +1291,21 @@ return function(P, schema, opts)
   -- What no probe reached
   ---------------------------------------------------------------------------------------------
 
-  if contra then
+  -- a probe that failed stopped its case before any result: what it would have reached is not
+  -- known, so nothing is said to be unreachable (the failure is reported, and comes first)
+  local probes_ran = next(errors_at) == nil
+
+  if contra and probes_ran then
     for _, c in ipairs(contra.entries) do
       local seen = status_seen[c.id] or {}
       for _, status in ipairs({ "present", "absent" }) do
-        if not seen[status] then
-          warn(c.pos, "contraindication", say("never_status", c.id, say("w_" .. status), probes))
+        if not seen[status] and not flagged[c.pos] then
+          warn(c.pos, "contraindication", say("never_status", c.id, say("w_" .. status)))
         end
       end
-      if c.relative_when and c.kind ~= "relative" and seen.present and not (kind_seen[c.id] or {}).relative then
-        warn(c.pos, "contraindication", say("never_relative", c.id, probes))
+      if c.relative_when and c.kind ~= "relative" and seen.present and not (kind_seen[c.id] or {}).relative
+         and not flagged[c.pos] then
+        warn(c.pos, "contraindication", say("never_relative", c.id))
       end
     end
   end
@@ -1312,11 +1323,11 @@ return function(P, schema, opts)
     end
   end
 
-  for _, d in ipairs(decisions) do
+  for _, d in ipairs(probes_ran and decisions or {}) do
     local steps = step_seen[d.name] or {}
     local outcomes = outcome_seen[d.name] or {}
     for _, s in ipairs(d.steps) do
-      if not steps[s.id] then warn(s.pos, "step", say("step_never", s.id, d.name, probes)) end
+      if not steps[s.id] and not flagged[s.pos] then warn(s.pos, "step", say("step_never", s.id, d.name)) end
     end
     local expected, seen_expected = {}, {}
     for _, s in ipairs(d.steps) do
@@ -1340,14 +1351,14 @@ return function(P, schema, opts)
       end
     end
     for _, e in ipairs(expected) do
-      if not outcomes[e[1]] then warn(e[2], "step", say("outcome_never", d.name, e[1], probes)) end
+      if not outcomes[e[1]] then warn(e[2], "step", say("outcome_never", d.name, e[1])) end
     end
   end
 
   for _, s in ipairs(scores) do
     for _, it in ipairs(s.items) do
       local u = unmatched[it]
-      if u then
+      if u and not proved[it] then
         local v = u.value
         if v == NULL then v = "null" end
         warn(it.pos, "item", say("unmatched", say("w_item", it.name, s.name), quote(v),

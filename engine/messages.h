@@ -69,8 +69,8 @@ const char *sr_lang_code(sr_lang_t lang); /* "en" or "fr" */
     X(CHK_API_UNKNOWN, "API level %s is unknown: this engine provides prelude API level %d",                \
       "le niveau d'API %s est inconnu : ce moteur fournit le niveau d'API %d du prélude")                   \
     X(CHK_CASE_SCHEMA_MISSING, "the case schema '%s' does not exist", "le schéma de cas '%s' n'existe pas")  \
-    X(CHK_FILE_MISSING, "rule file '%s' is listed but does not exist",                                      \
-      "le fichier de règles '%s' est listé mais n'existe pas")                                              \
+    X(CHK_FILE_MISSING, "rule file '%s' is listed in files but is not in the rule set's folder",            \
+      "le fichier de règles '%s' est listé dans files mais n'est pas dans le dossier du jeu de règles")     \
     X(CHK_FILE_UNLISTED, "rule file '%s' is in the rule set's folder but not listed in files (list it, or move it out of the folder)", \
       "le fichier de règles '%s' est dans le dossier du jeu de règles mais pas dans files (listez-le, ou sortez-le du dossier)") \
     /* check: rule files */                                                                                  \

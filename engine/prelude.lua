@@ -1086,22 +1086,12 @@ local function reachable_totals(s)
   return sums
 end
 
+-- The facts P.finish records about a score: bands no total can reach (P.warnings). Gaps and
+-- overlaps of rows and bands are errors found by the host's checker (engine/lint.lua), which
+-- runs on every rule set when it is opened and reports them all, with their positions.
 local function check_score(s)
   local reach = reachable_totals(s)
   for _, b in ipairs(s.bands) do
-    -- no overlap, no gap between the lowest and highest reachable totals
-    for t = s.min, s.max do
-      local holders = {}
-      for _, x in ipairs(b.list) do
-        if t >= x.lo and t <= x.hi then holders[#holders + 1] = x end
-      end
-      if #holders == 0 then
-        fail(b.pos, "bands '%s' of score '%s': no band holds the total %d", b.name, s.name, t)
-      elseif #holders > 1 then
-        fail(holders[2].pos, "bands '%s' of score '%s': the total %d is in both '%s' and '%s'",
-             b.name, s.name, t, holders[1].id, holders[2].id)
-      end
-    end
     for _, x in ipairs(b.list) do
       local hit = false
       for t in pairs(reach) do if t >= x.lo and t <= x.hi then hit = true; break end end
@@ -1109,23 +1099,6 @@ local function check_score(s)
         P.warnings[#P.warnings + 1] = string.format(
           "%s warning: band '%s' of '%s.%s' cannot be reached: the totals of this table run from %d to %d",
           x.pos, x.id, s.name, b.name, s.min, s.max)
-      end
-    end
-  end
-  -- rows given by vertebral levels must name every level exactly once
-  for _, it in ipairs(s.items) do
-    local all_levels = #it.rows > 0
-    for _, r in ipairs(it.rows) do if not r.when.list or not r.when.label then all_levels = false end end
-    if all_levels then
-      local owner = {}
-      for _, r in ipairs(it.rows) do
-        for _, lv in ipairs(r.when.list) do
-          if owner[lv] then fail(r.pos, "item '%s': level %s is also in the row at %s", it.name, lv, at(owner[lv].pos)) end
-          owner[lv] = r
-        end
-      end
-      for _, lv in ipairs(LEVELS) do
-        if not owner[lv] then fail(it.pos, "item '%s': no row names the level %s", it.name, lv) end
       end
     end
   end
