@@ -64,23 +64,25 @@ local function compare_rules(a, b)
     end
   end
   -- two lists of elements matched by key: removed, added, then each common pair
+  -- (where "" names an element by its label alone: "contraindication short_survival")
   local function lists(where, xs, ys, key, label, summary, each)
     local xm, xo = by(xs, key)
     local ym, yo = by(ys, key)
+    local function name_of(k) return (where ~= "" and where .. " " or "") .. label .. " " .. tostring(k) end
     for _, k in ipairs(xo) do
-      if ym[k] == nil then add(where .. " " .. label .. " " .. tostring(k), "removed", summary(xm[k]), nil) end
+      if ym[k] == nil then add(name_of(k), "removed", summary(xm[k]), nil) end
     end
     for _, k in ipairs(yo) do
-      if xm[k] == nil then add(where .. " " .. label .. " " .. tostring(k), "added", nil, summary(ym[k])) end
+      if xm[k] == nil then add(name_of(k), "added", nil, summary(ym[k])) end
     end
     -- order matters where the first match wins (rows, steps) and for the order of a list
     local common_x, common_y = {}, {}
     for _, k in ipairs(xo) do if ym[k] ~= nil then common_x[#common_x + 1] = tostring(k) end end
     for _, k in ipairs(yo) do if xm[k] ~= nil then common_y[#common_y + 1] = tostring(k) end end
     local sx, sy = table.concat(common_x, ", "), table.concat(common_y, ", ")
-    if sx ~= sy then add(where, label .. " order", sx, sy) end
+    if sx ~= sy then add(where ~= "" and where or label .. "s", label .. " order", sx, sy) end
     for _, k in ipairs(yo) do
-      if xm[k] ~= nil then each(where .. " " .. label .. " " .. tostring(k), xm[k], ym[k]) end
+      if xm[k] ~= nil then each(name_of(k), xm[k], ym[k]) end
     end
   end
   local LABELS = { "fr", "en", "source" }
@@ -139,7 +141,7 @@ local function compare_rules(a, b)
           fields(w, r, s, with_labels({ "class" }))
         end)
       elseif kind == "contraindications" then
-        lists("contraindications", x.entries, y.entries, "id", "contraindication",
+        lists("", x.entries, y.entries, "id", "contraindication",
               function(c) return c.kind .. " when " .. tostring(c.when) end, function(w, c, d)
           fields(w, c, d, with_labels({ "kind", "when", "relative_when" }))
         end)
@@ -180,7 +182,15 @@ local function make_plan(a, b)
   local seen, out = {}, {}
   for _, desc in ipairs({ b, a }) do
     for _, o in ipairs(desc.outputs) do
-      if not seen[o.name] then seen[o.name] = o; out[#out + 1] = o
+      if not seen[o.name] then
+        -- a copy: the descriptions themselves are compared as they are
+        local copy = {}
+        for k, v in pairs(o) do copy[k] = v end
+        for _, listname in ipairs({ "bands", "checks", "factors", "entries" }) do
+          if o[listname] then copy[listname] = array({ table.unpack(o[listname]) }) end
+        end
+        seen[o.name] = copy
+        out[#out + 1] = copy
       elseif o.kind == seen[o.name].kind then
         -- merge the sub-elements only one of the two has (bands, checks, factors, entries)
         local into = seen[o.name]
