@@ -11,6 +11,32 @@
 
 #define DATA SR_SOURCE_DIR "/tests/data/workers.yaml"
 
+/* A private folder per test run: tests of several builds may run at once. */
+static char tmp[64];
+
+static void make_tmp(void)
+{
+    strcpy(tmp, "/tmp/sr-workers-XXXXXX");
+    cr_assert(mkdtemp(tmp), "cannot create a temporary folder");
+}
+
+static void remove_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    system(cmd);
+}
+
+/* tmp/name, in a static buffer of its own per slot. */
+static const char *T(int slot, const char *name)
+{
+    static char paths[8][128];
+    snprintf(paths[slot], sizeof paths[slot], "%s/%s", tmp, name);
+    return paths[slot];
+}
+
+TestSuite(workers, .init = make_tmp, .fini = remove_tmp);
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -52,13 +78,13 @@ Test(workers, one_and_two_workers_match_the_single_case_path)
 {
     char *one[] = {"spinerules", "eval", "--jobs", "1", DATA, NULL};
     char *two[] = {"spinerules", "eval", "--jobs", "2", DATA, NULL};
-    cr_assert_eq(run(one, "/tmp/sr-w1.out", "/tmp/sr-w1.err", NULL), 1, "the file holds broken cases");
-    cr_assert_eq(run(two, "/tmp/sr-w2.out", "/tmp/sr-w2.err", NULL), 1);
+    cr_assert_eq(run(one, T(0, "w1.out"), T(1, "w1.err"), NULL), 1, "the file holds broken cases");
+    cr_assert_eq(run(two, T(2, "w2.out"), T(3, "w2.err"), NULL), 1);
     size_t n1, n2;
-    char *o1 = slurp("/tmp/sr-w1.out", &n1), *o2 = slurp("/tmp/sr-w2.out", &n2);
+    char *o1 = slurp(T(0, "w1.out"), &n1), *o2 = slurp(T(2, "w2.out"), &n2);
     cr_assert_eq(n1, n2);
     cr_assert(memcmp(o1, o2, n1) == 0, "1 and 2 workers: byte-identical results");
-    char *e1 = slurp("/tmp/sr-w1.err", NULL), *e2 = slurp("/tmp/sr-w2.err", NULL);
+    char *e1 = slurp(T(1, "w1.err"), NULL), *e2 = slurp(T(3, "w2.err"), NULL);
     cr_assert_str_eq(e1, e2, "and identical diagnostics, in the same order");
 
     /* the single-case path: each document alone, in its own file, at its own
@@ -66,7 +92,7 @@ Test(workers, one_and_two_workers_match_the_single_case_path)
     char *all = slurp(DATA, NULL);
     char *src = all;
     int line = 1, docs = 0;
-    FILE *cat = fopen("/tmp/sr-w0.out", "w");
+    FILE *cat = fopen(T(4, "w0.out"), "w");
     cr_assert(cat);
     while (*src) {
         char *next = strstr(src + 1, "\n---");
@@ -78,15 +104,15 @@ Test(workers, one_and_two_workers_match_the_single_case_path)
             src = end;
             continue;
         }
-        FILE *f = fopen("/tmp/sr-w-one.yaml", "w");
+        FILE *f = fopen(T(5, "one.yaml"), "w");
         for (int i = 1; i < doc_line; i++)
             fputc('\n', f);
         fwrite(src, 1, (size_t)(end - src), f);
         fclose(f);
-        char *single[] = {"spinerules", "eval", "--jobs", "1", "/tmp/sr-w-one.yaml", NULL};
-        run(single, "/tmp/sr-w-one.out", "/tmp/sr-w-one.err", NULL);
+        char *single[] = {"spinerules", "eval", "--jobs", "1", (char *)T(5, "one.yaml"), NULL};
+        run(single, T(6, "one.out"), T(7, "one.err"), NULL);
         size_t n;
-        char *rec = slurp("/tmp/sr-w-one.out", &n);
+        char *rec = slurp(T(6, "one.out"), &n);
         fwrite(rec, 1, n, cat);
         free(rec);
         docs++;
@@ -95,7 +121,7 @@ Test(workers, one_and_two_workers_match_the_single_case_path)
     fclose(cat);
     cr_assert_eq(docs, 304);
     size_t n0;
-    char *o0 = slurp("/tmp/sr-w0.out", &n0);
+    char *o0 = slurp(T(4, "w0.out"), &n0);
     /* case S-000007 appears twice in the file: alone, its second copy is
      * not a duplicate; everything else must match byte for byte */
     char *l0 = o0, *l1 = o1;
@@ -143,20 +169,18 @@ static void replicate(const char *path, int copies)
 
 Test(workers, memory_does_not_grow_with_the_number_of_cases)
 {
-    replicate("/tmp/sr-w-small.yaml", 2);   /* 608 cases */
-    replicate("/tmp/sr-w-large.yaml", 40);  /* 12,160 cases */
+    replicate(T(0, "small.yaml"), 2);   /* 608 cases */
+    replicate(T(1, "large.yaml"), 40);  /* 12,160 cases */
     long small_kb, large_kb;
     for (int jobs = 1; jobs <= 2; jobs++) {
         char j[16]; /* room for any int: -O1 builds check */
         snprintf(j, sizeof j, "%d", jobs);
-        char *a[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-small.yaml", NULL};
-        char *b[] = {"spinerules", "eval", "--jobs", j, "/tmp/sr-w-large.yaml", NULL};
+        char *a[] = {"spinerules", "eval", "--jobs", j, (char *)T(0, "small.yaml"), NULL};
+        char *b[] = {"spinerules", "eval", "--jobs", j, (char *)T(1, "large.yaml"), NULL};
         run(a, "/dev/null", "/dev/null", &small_kb);
         run(b, "/dev/null", "/dev/null", &large_kb);
         /* 20 times the cases: the peak may differ by noise, not by the count */
         cr_assert_leq(large_kb, small_kb + small_kb / 4,
                       "jobs %d: peak RSS %ld KB for 12,160 cases vs %ld KB for 608", jobs, large_kb, small_kb);
     }
-    unlink("/tmp/sr-w-small.yaml");
-    unlink("/tmp/sr-w-large.yaml");
 }
