@@ -212,14 +212,19 @@ Test(cli, yaml_output_is_a_yaml_stream)
 
 Test(cli, output_file_is_replaced_only_when_complete)
 {
-    run_t r = run("eval -o /tmp/sr-e2e-results.jsonl docs/examples/cases.yaml");
+    char dir[] = "/tmp/sr-e2e-o-XXXXXX", target[64], args[128];
+    cr_assert(mkdtemp(dir));
+    snprintf(target, sizeof target, "%s/results.jsonl", dir);
+    snprintf(args, sizeof args, "eval -o %s docs/examples/cases.yaml", target);
+    run_t r = run(args);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "");
     run_t s = run("eval docs/examples/cases.yaml");
-    char *file = slurp("/tmp/sr-e2e-results.jsonl");
+    char *file = slurp(target);
     cr_assert_str_eq(file, s.out);
     free(file);
-    unlink("/tmp/sr-e2e-results.jsonl");
+    unlink(target);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the result");
     run_free(&r);
     run_free(&s);
 }
