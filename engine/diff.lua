@@ -328,7 +328,7 @@ function D.start(from, to, a, b, ma, mb)
     end
   end
   R = { from = from, to = to, changelog = changelog, rule_changes = compare_rules(a, b),
-        cases = { files = array(), evaluated = 0, changed = 0, unchanged = 0 },
+        cases = { files = array(), evaluated = 0, changed = 0, unchanged = 0, invalid = 0 },
         by_field = array(), by_case = array(), other_differences = array() }
   groups, group_list, field_rank = {}, {}, {}
   other_paths, other_list = {}, {}
@@ -386,6 +386,7 @@ function D.add_case(file, line, ra, rb)
     return
   end
   R.cases.unchanged = R.cases.unchanged + 1
+  if ra.error ~= nil and ra.error ~= NULL then R.cases.invalid = R.cases.invalid + 1 end
   local x, y = {}, {}
   for k, v in pairs(ra) do if k ~= "ruleset" then x[k] = v end end
   for k, v in pairs(rb) do if k ~= "ruleset" then y[k] = v end end
@@ -429,7 +430,7 @@ end
 D.key_order = {
   "where", "what", "field", "id", "file", "line", "path", "from", "to",
   "name", "version", "status", "date", "digest", "dir", "changelog", "rule_changes",
-  "count", "cases", "files", "evaluated", "changed", "unchanged",
+  "count", "cases", "files", "evaluated", "changed", "unchanged", "invalid",
   "by_field", "by_case", "other_differences", "changes",
 }
 
@@ -460,6 +461,13 @@ end
 
 local QUOTED = { fr = true, en = true, source = true, raised_fr = true, raised_en = true,
                  when = true, relative_when = true, input = true, raised_when = true }
+
+-- " (4 of them invalid under both versions)" when some are: they compare equal, but were
+-- never evaluated.
+local function invalid_note(r)
+  if r.cases.invalid == 0 then return "" end
+  return string.format(" (%d of them invalid under both versions)", r.cases.invalid)
+end
 
 local function case_ref(c, several_files)
   if several_files or c.line then
@@ -493,8 +501,9 @@ function D.text(r)
   say("")
   local files = {}
   for i, f in ipairs(r.cases.files) do files[i] = f end
-  say(string.format("Cases: %s evaluated (%s), %d with a changed outcome, %d unchanged",
-                    r.cases.evaluated, table.concat(files, ", "), r.cases.changed, r.cases.unchanged))
+  say(string.format("Cases: %s evaluated (%s), %d with a changed outcome, %d unchanged%s",
+                    r.cases.evaluated, table.concat(files, ", "), r.cases.changed, r.cases.unchanged,
+                    invalid_note(r)))
   if #r.by_field > 0 then
     say("")
     say("Changes by field:")
@@ -565,9 +574,9 @@ function D.markdown(r)
   say("")
   local files = {}
   for i, f in ipairs(r.cases.files) do files[i] = code(f) end
-  say(string.format("%s evaluated from %s: %d with a changed outcome, %d unchanged.",
+  say(string.format("%s evaluated from %s: %d with a changed outcome, %d unchanged%s.",
                     plural(r.cases.evaluated, "case"), table.concat(files, ", "), r.cases.changed,
-                    r.cases.unchanged))
+                    r.cases.unchanged, invalid_note(r)))
   if #r.by_field > 0 then
     say("")
     say("### Changes by field")

@@ -614,3 +614,16 @@ Test(audit, diff_writes_its_report_to_a_file)
     free(want);
     run_free(&r);
 }
+
+Test(audit, diff_counts_the_cases_both_versions_refuse)
+{
+    run_t r = sh(SR " diff --from " SHIPPED " --to " FIXTURE " tests/data/mixed.yaml");
+    cr_assert_eq(r.status, 0, "no valid case of mixed.yaml changes (%s)", r.err);
+    cr_assert(strstr(r.out, "\nCases: 7 evaluated (tests/data/mixed.yaml), 0 with a changed outcome, 7 unchanged "
+                            "(4 of them invalid under both versions)\n"),
+              "%s", r.out);
+    cr_assert(strstr(r.err, "tests/data/mixed.yaml:5:1: error: expected a case (a mapping with an 'id'), found a "
+                            "list of 2 items\n"),
+              "the problems of the cases are reported once: %s", r.err);
+    run_free(&r);
+}
