@@ -174,6 +174,10 @@ char *sr_default_rules_dir(const char *argv0)
  * after saying why on stderr. */
 static char *find_by_digest(const char *digest, const char *argv0)
 {
+    if (strlen(digest) < 7 + 8) {
+        fprintf(stderr, "spinerules: error: %s: give at least 8 hexadecimal digits of the digest\n", digest);
+        return NULL;
+    }
     char *root = data_root(argv0);
     char *rules = root ? sr_asprintf("%s/rules", root) : NULL;
     free(root);
@@ -202,10 +206,6 @@ static char *find_by_digest(const char *digest, const char *argv0)
         else
             fprintf(stderr, "spinerules: error: %s: no rule set installed in %s has this digest "
                             "('spinerules rules' lists them)\n", digest, rules);
-        free(found);
-        found = NULL;
-    } else if (len < 7 + 8) {
-        fprintf(stderr, "spinerules: error: %s: give at least 8 hexadecimal digits of the digest\n", digest);
         free(found);
         found = NULL;
     }
