@@ -202,7 +202,7 @@ Test(audit, digest_ignores_manifest_comments_layout_and_key_order)
     snprintf(dir, sizeof dir, "%s/x/1.0.0", tmp);
     char *before = listed_digest(tmp);
     /* the same manifest rewritten: no comments, keys reversed, flow style */
-    run_t r = sh("/usr/bin/python3 -c \"import sys, yaml; sys.path.insert(0, 'tools'); import ruleset_digest as rd; "
+    run_t r = sh("/usr/bin/python3 -B -c \"import sys, yaml; sys.path.insert(0, 'tools'); import ruleset_digest as rd; "
                  "m = yaml.load(open('%s/manifest.yaml'), Loader=rd.CoreLoader); "
                  "open('%s/manifest.yaml', 'w').write(yaml.safe_dump(dict(reversed(list(m.items()))), "
                  "default_flow_style=True, sort_keys=False, allow_unicode=True))\"",
