@@ -1,4 +1,5 @@
 /* diag.c -- the one error type: status, position, path, message; printed one way. */
+#include "messages.h"
 #include "spinerules.h"
 #include "util.h"
 
@@ -45,13 +46,13 @@ void sr_diag_print(const sr_diag_t *d, FILE *f)
         }
         fputs(": ", f);
     }
-    fputs("error: ", f);
+    fprintf(f, "%s: ", sr_msg(SR_MSG_ERROR));
     if (d->path && d->path[0])
         fprintf(f, "%s: ", d->path);
     fputs(d->message ? d->message : sr_status_name(d->status), f);
     fputc('\n', f);
     if (d->note)
-        fprintf(f, "  note: %s\n", d->note);
+        fprintf(f, "  %s: %s\n", sr_msg(SR_MSG_NOTE), d->note);
 }
 
 void sr_diag_set(sr_diag_t *d, sr_status_t st, const char *file, int line, int col,
@@ -67,6 +68,6 @@ void sr_diag_set(sr_diag_t *d, sr_status_t st, const char *file, int line, int c
     d->path = sr_strdup(path);
     va_list ap;
     va_start(ap, fmt);
-    d->message = sr_vasprintf(fmt, ap);
+    d->message = sr_vasprintf(sr_tr(fmt), ap); /* the catalogue's French under --lang fr */
     va_end(ap);
 }

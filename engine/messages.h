@@ -33,27 +33,44 @@ const char *sr_lang_code(sr_lang_t lang); /* "en" or "fr" */
     X(CLI_UNKNOWN_COMMAND, "unknown command '%s'", "commande inconnue '%s'")                                \
     X(CLI_UNKNOWN_OPTION, "unknown option '%s'", "option inconnue '%s'")                                    \
     X(CLI_NEEDS_VALUE, "option '%s' needs a value", "l'option '%s' attend une valeur")                      \
-    X(CLI_UNKNOWN_FORMAT, "unknown format '%s' (expected jsonl, yaml or text)",                             \
-      "format inconnu '%s' (attendu : jsonl, yaml ou text)")                                                \
-    X(CLI_UNKNOWN_INPUT_FORMAT, "unknown input format '%s' (expected auto, yaml or jsonl)",                 \
+    X(CLI_UNKNOWN_FORMAT, "unknown format '%s' (expected jsonl, yaml, csv, html or text)",                  \
+      "format inconnu '%s' (attendu : jsonl, yaml, csv, html ou text)")                                     \
+    X(CLI_UNKNOWN_INPUT_FORMAT, "unknown input format '%s' (expected auto, yaml, jsonl or csv)",            \
+      "format d'entrée inconnu '%s' (attendu : auto, yaml, jsonl ou csv)")                                  \
+    X(CLI_UNKNOWN_DIFF_INPUT_FORMAT, "unknown input format '%s' (expected auto, yaml or jsonl)",            \
       "format d'entrée inconnu '%s' (attendu : auto, yaml ou jsonl)")                                       \
+    X(CLI_UNKNOWN_DIFF_FORMAT, "unknown diff format '%s' (expected text, markdown or json)",                \
+      "format de diff inconnu '%s' (attendu : text, markdown ou json)")                                     \
     X(CLI_UNKNOWN_LANG, "unknown language '%s' (expected fr or en)", "langue inconnue '%s' (attendu : fr ou en)") \
+    X(CLI_JOBS, "--jobs expects a number of workers from 1 to 64, found '%s'",                              \
+      "--jobs attend un nombre de travailleurs de 1 à 64, reçu '%s'")                                       \
     X(CLI_OPTIONS_FIRST, "options must come before the files: '%s'",                                       \
       "les options doivent précéder les fichiers : '%s'")                                                   \
     X(CLI_UNEXPECTED_ARG, "unexpected argument '%s'", "argument inattendu '%s'")                            \
-    X(CLI_NO_RULESET, "no rule set found beside the executable (expected rules/%s/<version>/); use --rules DIR", \
-      "aucun jeu de règles à côté de l'exécutable (attendu : rules/%s/<version>/) ; utilisez --rules DOSSIER") \
-    X(CLI_NOT_A_RULESET, "%s: not a rule set (no manifest.yaml, and no version folder holding one)",        \
-      "%s : ce n'est pas un jeu de règles (ni manifest.yaml, ni dossier de version qui en contienne un)")     \
-    X(CLI_CANNOT_CREATE, "%s: cannot create: %s", "%s : création impossible : %s")                          \
-    X(CLI_CANNOT_WRITE, "cannot write the results: %s", "écriture des résultats impossible : %s")           \
-    X(CLI_CANNOT_RENAME, "%s: cannot rename into place: %s", "%s : renommage impossible : %s")              \
-    X(CLI_NO_RULES_FOLDER, "no rules folder found beside the executable",                                   \
-      "aucun dossier rules à côté de l'exécutable")                                                         \
+    X(CLI_DIFF_NEEDS_DIRS, "diff needs --from DIR and --to DIR", "diff demande --from DOSSIER et --to DOSSIER") \
+    X(CLI_DIFF_NEEDS_FILE, "diff needs at least one case file", "diff demande au moins un fichier de cas")  \
+    X(CLI_DIFF_NO_STDIN, "diff reads each case file more than once: give files, not '-'",                   \
+      "diff lit chaque fichier de cas plusieurs fois : donnez des fichiers, pas '-'")                       \
     X(CLI_CHECK_ERRORS_1, "%zu error", "%zu erreur")                                                         \
     X(CLI_CHECK_ERRORS_N, "%zu errors", "%zu erreurs")                                                       \
     X(CLI_CHECK_WARNINGS_1, "%zu warning", "%zu avertissement")                                              \
     X(CLI_CHECK_WARNINGS_N, "%zu warnings", "%zu avertissements")                                            \
+    X(DIAG_MORE_ERRORS_1, "%s:%d: note: %zu more error in this case not shown\n",                         \
+      "%s:%d: note : %zu autre erreur de ce cas non affichée\n")                                           \
+    X(DIAG_MORE_ERRORS_N, "%s:%d: note: %zu more errors in this case not shown\n",                        \
+      "%s:%d: note : %zu autres erreurs de ce cas non affichées\n")                                        \
+    /* reader, rule set, verify */                                                                           \
+    X(OUT_OF_MEMORY, "out of memory", "mémoire insuffisante")                                               \
+    X(CANNOT_OPEN, "cannot open: %s", "ouverture impossible : %s")                                          \
+    X(CANNOT_WRITE_RESULTS, "cannot write the results", "écriture des résultats impossible")               \
+    X(READ_ERROR, "read error: %s", "erreur de lecture : %s")                                               \
+    X(MANIFEST_EMPTY, "the manifest is empty", "le manifeste est vide")                                     \
+    X(MANIFEST_MAPPING, "the manifest must be a mapping", "le manifeste doit être un dictionnaire")         \
+    X(MANIFEST_UNREADABLE, "cannot read the rule set's manifest: %s",                                       \
+      "lecture du manifeste du jeu de règles impossible : %s")                                              \
+    X(API_MISMATCH, "this engine provides prelude API level %d; the manifest asks for %s",                  \
+      "ce moteur fournit le niveau d'API %d du prélude ; le manifeste demande %s")                          \
+    X(NO_GOLDEN, "no golden case files (*.yaml) found", "aucun fichier de cas de référence (*.yaml)")      \
     /* evaluation */                                                                                         \
     X(EVAL_NO_CASE, "no case in this file", "aucun cas dans ce fichier")                                    \
     X(EVAL_REFUSED, "the rule set has %zu error(s): run 'spinerules check --rules %s'",                     \
@@ -107,5 +124,14 @@ const char *sr_msg_in(sr_msg_t id, sr_lang_t lang);
  * (or the language is English). Lets shared code translate at one place
  * (sr_diag_set, the CLI's usage errors) without naming message ids. */
 const char *sr_tr(const char *en);
+
+/* A finished English message of the validator in the current language (or
+ * in lang): known phrases (a table in messages.c) are replaced outside the
+ * quoted values ('...'), which are kept as they are. Takes ownership of en
+ * and returns it (English) or a new malloc'd string (NULL only when en is).
+ * Results keep the English message (they are data); what is printed for
+ * people (diagnostics, the text report) goes through here. */
+char *sr_tr_message(char *en);
+char *sr_tr_message_in(sr_lang_t lang, char *en);
 
 #endif

@@ -55,7 +55,7 @@ const char *sr_status_name(sr_status_t s);
 /* Input and output formats. CSV input is one case per row (docs/csv.md);
  * CSV output one row per case, HTML output one card per case of a page. */
 typedef enum { SR_IN_AUTO = 0, SR_IN_YAML, SR_IN_JSONL, SR_IN_CSV } sr_input_format_t;
-typedef enum { SR_OUT_JSONL = 0, SR_OUT_YAML, SR_OUT_CSV, SR_OUT_HTML } sr_output_format_t;
+typedef enum { SR_OUT_JSONL = 0, SR_OUT_YAML, SR_OUT_CSV, SR_OUT_HTML, SR_OUT_TEXT } sr_output_format_t;
 
 typedef struct sr_engine sr_engine_t;
 

@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "lvalue.h"
+#include "messages.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
@@ -139,7 +140,9 @@ static void print_one(const sr_verror_t *v, const char *file, const char *kind, 
     fprintf(f, ": %s: ", kind);
     if (v->path && v->path[0])
         fprintf(f, "%s: ", v->path);
-    fputs(v->message ? v->message : "", f);
+    char *msg = sr_tr_message(sr_strdup(v->message ? v->message : "")); /* the record keeps the English */
+    fputs(msg ? msg : "", f);
+    free(msg);
     fputc('\n', f);
 }
 
@@ -152,13 +155,13 @@ void sr_case_report_print(const sr_case_report_t *rep, const char *file, int doc
                          (i < e->n && (e->v[i].line < w->v[j].line ||
                                        (e->v[i].line == w->v[j].line && e->v[i].column <= w->v[j].column)));
         if (take_error)
-            print_one(&e->v[i++], file, "error", f);
+            print_one(&e->v[i++], file, sr_msg(SR_MSG_ERROR), f);
         else
-            print_one(&w->v[j++], file, "warning", f);
+            print_one(&w->v[j++], file, sr_msg(SR_MSG_WARNING), f);
     }
     if (e->dropped)
-        fprintf(f, "%s:%d: note: %zu more error%s in this case not shown\n", file, doc_line, e->dropped,
-                e->dropped == 1 ? "" : "s");
+        fprintf(f, sr_msg(e->dropped == 1 ? SR_MSG_DIAG_MORE_ERRORS_1 : SR_MSG_DIAG_MORE_ERRORS_N), file, doc_line,
+                e->dropped);
 }
 
 void sr_verrors_to_diag(const sr_verrors_t *e, const char *file, sr_diag_t *d)

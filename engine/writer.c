@@ -14,6 +14,7 @@
 #include "lvalue.h"
 #include "reader.h"
 #include "report.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_DEPTH 32
@@ -450,13 +451,15 @@ sr_status_t sr_writer_record(sr_writer_t *w, lua_State *L, int idx, sr_diag_t *d
 {
     size_t start = w->out.len;
     sr_status_t st;
-    if (w->fmt == SR_OUT_CSV || w->fmt == SR_OUT_HTML) {
+    if (w->fmt == SR_OUT_CSV || w->fmt == SR_OUT_HTML || w->fmt == SR_OUT_TEXT) {
         if (!w->e || w->e->sb.L != L) {
-            sr_diag_set(d, SR_ERR_USAGE, NULL, 0, 0, NULL, "CSV and HTML records need the writer's engine");
+            sr_diag_set(d, SR_ERR_USAGE, NULL, 0, 0, NULL, "CSV, HTML and text records need the writer's engine");
             return SR_ERR_USAGE;
         }
-        st = w->fmt == SR_OUT_CSV ? sr_csvout_record(w->e, &w->out, idx, d)
-                                  : sr_html_record(w->e, &w->out, idx, w->e->lang[0] ? w->e->lang : "fr", d);
+        const char *lang = w->e->lang[0] ? w->e->lang : "fr";
+        st = w->fmt == SR_OUT_CSV    ? sr_csvout_record(w->e, &w->out, idx, d)
+             : w->fmt == SR_OUT_HTML ? sr_html_record(w->e, &w->out, idx, lang, d)
+                                     : sr_text_record(w->e, &w->out, idx, lang, d);
     } else {
         st = w->fmt == SR_OUT_YAML ? yaml_record(&w->out, L, idx, d) : json_record(&w->out, L, idx, d);
     }

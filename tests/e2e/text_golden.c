@@ -1,0 +1,84 @@
+/* text_golden.c -- readable results pinned byte for byte: runs
+ *
+ *   spinerules eval --format text --lang LANG CASES.yaml
+ *
+ * and compares its stdout with EXPECTED.txt, where "sha256:{digest}" stands
+ * for the rule set's digest (which changes with any edit of a rule file,
+ * comments included). Usage: text_golden CASES.yaml LANG EXPECTED.txt */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SR_BINARY
+#error "SR_BINARY must name the built executable"
+#endif
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Replaces each "sha256:" followed by 64 hex digits with "sha256:{digest}", in place. */
+static void hide_digests(char *s)
+{
+    char *r = s, *w = s;
+    while (*r) {
+        if (strncmp(r, "sha256:", 7) == 0) {
+            int n = 0;
+            while (n < 64 && isxdigit((unsigned char)r[7 + n]))
+                n++;
+            if (n == 64) {
+                memcpy(w, "sha256:{digest}", 15);
+                w += 15;
+                r += 7 + 64;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: text_golden CASES.yaml LANG EXPECTED.txt\n");
+        return 2;
+    }
+    char out[] = "/tmp/sr-text-XXXXXX";
+    close(mkstemp(out));
+    char *cmd = NULL;
+    if (asprintf(&cmd, "cd '%s' && '%s' eval --format text --lang %s '%s' >'%s' 2>/dev/null", SR_SOURCE_DIR,
+                 SR_BINARY, argv[2], argv[1], out) < 0)
+        return 2;
+    int rc = system(cmd);
+    free(cmd);
+    char *got = slurp(out), *want = slurp(argv[3]);
+    unlink(out);
+    if (!got || !want) {
+        printf("FAIL: cannot read the output or %s\n", argv[3]);
+        return 1;
+    }
+    hide_digests(got);
+    if (strcmp(got, want) != 0) {
+        printf("FAIL: %s (exit %d)\n--- expected\n%s--- got\n%s", argv[3], WIFEXITED(rc) ? WEXITSTATUS(rc) : -1,
+               want, got);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
