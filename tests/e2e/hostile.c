@@ -234,6 +234,16 @@ static int generate(const char *name, const char *path)
         for (int i = 0; i < 50 * 1024; i++)
             fprintf(f, "%01024d", 0);
         fputs("\"}\n{\"id\": \"H-after\"}\n", f);
+    } else if (strcmp(name, "gen-scalar-70kb.yaml") == 0) {
+        fputs("id: H-scalar\nnote: ", f);
+        for (int i = 0; i < 70; i++)
+            fprintf(f, "%01024d", 0);
+        fputs("\n---\nid: H-after\n", f);
+    } else if (strcmp(name, "gen-string-70kb.jsonl") == 0) {
+        fputs("{\"id\": \"H-scalar\", \"note\": \"", f);
+        for (int i = 0; i < 70; i++)
+            fprintf(f, "%01024d", 0);
+        fputs("\"}\n{\"id\": \"H-after\"}\n", f);
     } else if (strcmp(name, "gen-nodes-150000.yaml") == 0) {
         fputs("id: H-nodes\nx: [1", f);
         for (int i = 1; i < 150000; i++)

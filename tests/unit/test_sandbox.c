@@ -448,3 +448,36 @@ Test(sandbox, lua544_coroutines_are_unreachable)
     expect_error("local co = coroutine.create(print)", SR_ERR_RULE, 1, "undefined global 'coroutine'");
     cr_assert_str_eq(eval_str("return tostring(('').wrap == nil and ('').create == nil)"), "true");
 }
+
+/* ---- the environment of the shipped rule set ---- */
+
+#include "engine.h"
+
+/* After loading the shipped rule set, the globals rule files see are the
+ * allow-list above, log, and the prelude's vocabulary (docs/security.md):
+ * a word added to the prelude is added here on purpose. */
+Test(engine_env, globals_of_the_loaded_rule_set)
+{
+    sr_engine_t *e = NULL;
+    sr_diag_t ed;
+    sr_diag_init(&ed);
+    cr_assert_eq(sr_engine_open(&e, SR_SOURCE_DIR "/rules/spine-metastasis-lung/1.0.0", &ed), SR_OK, "%s",
+                 ed.message ? ed.message : "");
+    lua_State *L = e->sb.L;
+    sr_sandbox_push_env(&e->sb);
+    cr_assert(lua_getmetatable(L, -1), "the environment is locked");
+    cr_assert_eq(lua_getfield(L, -1, "__index"), LUA_TTABLE, "its values live behind __index");
+    char *globals = keys_of_top(L);
+    cr_assert_str_eq(globals,
+                     "above all_of any_contraindication any_of assert at_least at_most band band_is band_of "
+                     "band_start bands below between check classification contraindication decision error "
+                     "factor findings for_any in_levels includes_any ipairs is is_at_least is_at_most is_below "
+                     "is_one_of is_true item levels log math negate next one_of pairs pcall result risk row score "
+                     "score_at_least segment_of select status_of step string table tonumber tostring type unknown "
+                     "utf8 value_at_least value_between value_of",
+                     "got: %s", globals);
+    free(globals);
+    lua_settop(L, 0);
+    sr_engine_close(e);
+    sr_diag_free(&ed);
+}
