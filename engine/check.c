@@ -1037,8 +1037,8 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
     lua_pushstring(L, sr_lang_code(sr_get_lang()));
     lua_setfield(L, -2, "lang");
     unsigned saved = e->sb.limits.time_limit_ms;
-    if (probe && saved) /* the probes evaluate a few thousand cases in one run */
-        e->sb.limits.time_limit_ms = saved * 60;
+    if (probe && saved) /* the probes evaluate a few hundred cases in one run */
+        e->sb.limits.time_limit_ms = saved * 5;
     st = sr_sandbox_run(&e->sb, 3, 1, d);
     e->sb.limits.time_limit_ms = saved;
     if (st != SR_OK) {
@@ -1233,6 +1233,9 @@ sr_status_t sr_check_ruleset(const char *dir_in, sr_findings_t *f, sr_diag_t *d)
             st = sr_lint_engine(e, 1, f, d);
             if (st == SR_ERR_LIMIT || st == SR_ERR_RULE) {
                 /* the checker stopped (a limit in a probe): say so, keep what it found */
+                char *msg = sr_asprintf(sr_msg(SR_MSG_CHK_PROBES_STOPPED), d->message ? d->message : "");
+                free(d->message);
+                d->message = msg;
                 add_diag(f, &src, SR_FINDING_ERROR, d);
                 sr_diag_free(d);
                 st = SR_OK;

@@ -31,7 +31,7 @@ static const char usage_text[] =
     "evaluates patient cases with a versioned rule set written in Lua.\n"
     "\n"
     "commands:\n"
-    "  eval   [--rules DIR] [--format jsonl|yaml|csv|html] [--lang fr|en]\n"
+    "  eval   [--rules DIR] [--format jsonl|yaml|csv|html|text] [--lang fr|en]\n"
     "         [--input-format auto|yaml|jsonl|csv] [--jobs N] [-o FILE] [FILE...|-]\n"
     "                                 evaluate cases (YAML stream, JSON Lines or CSV)\n"
     "  verify [--rules DIR] [--coverage]\n"
@@ -58,9 +58,12 @@ static const char usage_text[] =
     "                    --rules sha256:HEX picks the installed rule set with that\n"
     "                    digest (as a result records it; a unique prefix will do)\n"
     "  --format FMT      result format: jsonl (default), yaml, csv (one row per case,\n"
-    "                    for spreadsheets) or html (one self-contained page, one card\n"
-    "                    per case, that prints well)\n"
-    "  --lang L          language of the html report: fr (default) or en\n"
+    "                    for spreadsheets), html (one self-contained page, one card\n"
+    "                    per case, that prints well) or text (one section per case,\n"
+    "                    to paste into a meeting record)\n"
+    "  --lang L          fr or en: language of the html and text reports (default\n"
+    "                    fr, the language of the rule set's labels) and of the\n"
+    "                    messages (default en)\n"
     "  --input-format F  auto (default: .csv files are CSV, .jsonl files or '{' first\n"
     "                    JSON Lines, anything else YAML), yaml, jsonl or csv\n"
     "  -j, --jobs N      evaluate with N workers (default: one per core); the output\n"
@@ -314,8 +317,10 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 o->format = SR_OUT_CSV;
             else if (strcmp(val, "html") == 0)
                 o->format = SR_OUT_HTML;
+            else if (strcmp(val, "text") == 0)
+                o->format = SR_OUT_TEXT;
             else {
-                usage_error("unknown format '%s' (expected jsonl, yaml, csv or html)", val);
+                usage_error("unknown format '%s' (expected jsonl, yaml, csv, html or text)", val);
                 return -1;
             }
         } else if (strcmp(a, "--input-format") == 0) {
@@ -684,9 +689,12 @@ static int cmd_check(int argc, char **argv, const char *argv0)
         status = EXIT_USAGE;
     } else {
         sr_findings_print(&f, stdout);
-        printf(sr_msg(f.errors == 1 ? SR_MSG_CLI_CHECK_ERRORS_1 : SR_MSG_CLI_CHECK_ERRORS_N), f.errors);
+        /* one, and in French zero too, is singular */
+        size_t one = sr_get_lang() == SR_LANG_FR ? 1 : 0;
+        printf(sr_msg(f.errors == 1 || f.errors < one ? SR_MSG_CLI_CHECK_ERRORS_1 : SR_MSG_CLI_CHECK_ERRORS_N), f.errors);
         fputs(", ", stdout);
-        printf(sr_msg(f.warnings == 1 ? SR_MSG_CLI_CHECK_WARNINGS_1 : SR_MSG_CLI_CHECK_WARNINGS_N), f.warnings);
+        printf(sr_msg(f.warnings == 1 || f.warnings < one ? SR_MSG_CLI_CHECK_WARNINGS_1 : SR_MSG_CLI_CHECK_WARNINGS_N),
+               f.warnings);
         fputc('\n', stdout);
         status = f.errors ? EXIT_USAGE : (strict && f.warnings) ? EXIT_FAILED : EXIT_OK;
     }

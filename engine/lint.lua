@@ -110,6 +110,9 @@ local MSG = {
   when_nothing_given = { en = "when no input is given", fr = "quand aucune donnée n'est renseignée" },
   when_all_given = { en = "on a case where every field is given", fr = "sur un cas où tous les champs sont renseignés" },
   when_probe = { en = "on the case %s", fr = "sur le cas %s" },
+  probes_stopped = {
+    en = "the probes stopped after %d cases that failed: fix the errors reported and run check again",
+    fr = "les essais se sont arrêtés après %d cas en échec : corrigez les erreurs signalées et relancez check" },
   never_status = {
     en = "contraindication '%s' is never %s, whatever its inputs (every combination of their values was tried)",
     fr = "la contre-indication '%s' n'est jamais %s, quelles que soient ses données (toutes les combinaisons de leurs valeurs ont été essayées)" },
@@ -1082,16 +1085,20 @@ return function(P, schema, opts)
     end
   end
 
-  local probes = 0
+  local probes, failures = 0, 0
+  local MAX_FAILURES = 20   -- a rule that fails on every case fails on the first ones already
   local errors_at = {}
   local function evaluate(assignments, why)
+    if failures >= MAX_FAILURES then return nil end
     probes = probes + 1
     local case = build(assignments)
     I.set_trace(tracer)
     local ok, res = pcall(P.evaluate, case)
     I.set_trace(nil)
     if not ok then
-      local msg = tostring(res)
+      failures = failures + 1
+      if failures == MAX_FAILURES then warn(nil, nil, say("probes_stopped", MAX_FAILURES)) end
+      local msg = type(res) == "string" and res or ("(error object is a " .. type(res) .. " value)")
       local pos, text = msg:match("^(.-:%d+:) (.*)$")
       if not pos then pos, text = nil, msg end
       local key = pos or text

@@ -104,6 +104,8 @@ const char *sr_lang_code(sr_lang_t lang); /* "en" or "fr" */
     X(CHK_DID_YOU_MEAN, " (did you mean '%s'?)", " (vouliez-vous dire '%s' ?)")                             \
     X(CHK_GLOBAL_SET_IN_FUNCTION, "a function sets the global '%s': rule files cannot set globals once the rule set is loaded", \
       "une fonction affecte la variable globale '%s' : les fichiers de règles ne peuvent plus affecter de globale une fois le jeu chargé") \
+    X(CHK_PROBES_STOPPED, "while the rules ran on generated cases: %s",                                     \
+      "pendant l'exécution des règles sur des cas générés : %s")                                            \
     X(CHK_MANIFEST_NOT_MAPPING, "the manifest must be a mapping", "le manifeste doit être un dictionnaire")
 
 typedef enum {

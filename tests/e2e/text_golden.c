@@ -71,14 +71,20 @@ int main(int argc, char **argv)
     unlink(out);
     if (!got || !want) {
         printf("FAIL: cannot read the output or %s\n", argv[3]);
+        free(got);
+        free(want);
         return 1;
     }
     hide_digests(got);
     if (strcmp(got, want) != 0) {
         printf("FAIL: %s (exit %d)\n--- expected\n%s--- got\n%s", argv[3], WIFEXITED(rc) ? WEXITSTATUS(rc) : -1,
                want, got);
+        free(got);
+        free(want);
         return 1;
     }
     printf("ok\n");
+    free(got);
+    free(want);
     return 0;
 }
