@@ -943,8 +943,11 @@ static void check_globals(sr_sandbox_t *sb, scanned_t *files, size_t n, const na
         names_t said = {0}; /* one finding per name and line */
         for (size_t j = 0; j < files[i].refs.n; j++) {
             const gref_t *r = &files[i].refs.v[j];
+            /* one finding per name and line; a library's field, per field */
+            int allowed_lib = !r->write && (names_has(allowed, r->name) || names_has(&defined, r->name));
             char key[300];
-            snprintf(key, sizeof key, "%d:%d:%s.%s", r->line, r->write, r->name, r->field ? r->field : "");
+            snprintf(key, sizeof key, "%d:%d:%s.%s", r->line, r->write, r->name,
+                     allowed_lib && r->field ? r->field : "");
             if (names_has(&said, key))
                 continue;
             int line = r->line;
