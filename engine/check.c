@@ -299,13 +299,12 @@ static int locate(source_t *c, const char *file, int *line, const char *hint, in
     return first_nonblank(s, len);
 }
 
-/* A diagnostic from loading or running rules as a finding: the column of the
- * token a Lua syntax error names ("near 'x'"), else of the line's code. */
-static int add_diag(sr_findings_t *f, source_t *c, sr_finding_kind_t kind, const sr_diag_t *d)
+/* add_diag with the file given. */
+static int add_diag_at(sr_findings_t *f, source_t *c, sr_finding_kind_t kind, const sr_diag_t *d, const char *file)
 {
     int line = d->line, col = d->column;
     const char *msg = d->message ? d->message : sr_status_name(d->status);
-    if (d->file && line > 0 && col == 0) {
+    if (file && line > 0 && col == 0) {
         const char *near = strstr(msg, " near '");
         char tok[64] = "";
         if (near) {
@@ -318,17 +317,43 @@ static int add_diag(sr_findings_t *f, source_t *c, sr_finding_kind_t kind, const
             }
         }
         if (strstr(msg, "near <eof>")) {
-            const char *text = source_text(c, d->file);
+            const char *text = source_text(c, file);
             size_t len;
             const char *s = text ? nth_line(text, line, &len) : NULL;
             col = s ? char_column(s, len) + (len > 0) : 0;
         } else {
-            col = locate(c, d->file, &line, tok[0] ? tok : NULL, 0);
+            col = locate(c, file, &line, tok[0] ? tok : NULL, 0);
         }
     }
     if (d->path && d->path[0])
-        return sr_findings_add(f, kind, d->file, line, col, "%s: %s", d->path, msg);
-    return sr_findings_add(f, kind, d->file, line, col, "%s", msg);
+        return sr_findings_add(f, kind, file, line, col, "%s: %s", d->path, msg);
+    return sr_findings_add(f, kind, file, line, col, "%s", msg);
+}
+
+/* Lua shortens a long chunk name to "..." and its last 56 bytes (LUA_IDSIZE),
+ * and positions carry that name: a rule file's full path is rebuilt from the
+ * rule set's folder (rule files sit directly in it). Returns a malloc'd path. */
+static char *full_path(const char *dir, const char *file)
+{
+    if (!dir || !file || strncmp(file, "...", 3) != 0)
+        return sr_strdup(file);
+    const char *base = strrchr(file, '/');
+    char *full = sr_asprintf("%s/%s", dir, base ? base + 1 : file + 3);
+    size_t fl = full ? strlen(full) : 0, tl = strlen(file + 3);
+    if (full && fl >= tl && strcmp(full + fl - tl, file + 3) == 0)
+        return full;
+    free(full);
+    return sr_strdup(file);
+}
+
+/* A diagnostic from loading or running rules as a finding: the column of the
+ * token a Lua syntax error names ("near 'x'"), else of the line's code. */
+static int add_diag(sr_findings_t *f, source_t *c, sr_finding_kind_t kind, const sr_diag_t *d, const char *dir)
+{
+    char *file = full_path(dir, d->file);
+    int rc = add_diag_at(f, c, kind, d, file);
+    free(file);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -795,7 +820,7 @@ static int check_manifest(lua_State *L, const sr_reader_t *rd, const char *dir, 
             sr_schema_free(sch);
         } else {
             *fatal = 1;
-            add_diag(f, &(source_t){0}, SR_FINDING_ERROR, &sd);
+            add_diag(f, &(source_t){0}, SR_FINDING_ERROR, &sd, dir);
         }
         sr_diag_free(&sd);
     }
@@ -863,7 +888,7 @@ static int check_manifest(lua_State *L, const sr_reader_t *rd, const char *dir, 
                 sr_findings_add(f, SR_FINDING_ERROR, mpath, line, col, sr_msg(SR_MSG_CHK_FILE_UNLISTED), unlisted.v[i]);
             }
         } else if (names) {
-            add_diag(f, &(source_t){0}, SR_FINDING_ERROR, &fd);
+            add_diag(f, &(source_t){0}, SR_FINDING_ERROR, &fd, dir);
             *fatal = 1;
         }
         sr_diag_free(&fd);
@@ -1076,12 +1101,12 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
             const char *colon = end;
             while (colon > pos && colon[-1] != ':')
                 colon--;
-            if (colon > pos && colon < end) {
-                file = sr_strndup(pos, (size_t)(colon - 1 - pos));
+            char *named = colon > pos && colon < end ? sr_strndup(pos, (size_t)(colon - 1 - pos))
+                                                     : sr_strndup(pos, (size_t)(end - pos));
+            if (colon > pos && colon < end)
                 line = atoi(colon);
-            } else {
-                file = sr_strndup(pos, (size_t)(end - pos));
-            }
+            file = full_path(e->dir, named);
+            free(named);
             if (file && line > 0)
                 col = locate(&src, file, &line, hint, forward);
         }
@@ -1161,7 +1186,7 @@ sr_status_t sr_check_ruleset(const char *dir_in, sr_findings_t *f, sr_diag_t *d)
         sr_reader_next(rd, L, &ld) != SR_OK) {
         if (!ld.message)
             sr_diag_set(&ld, SR_ERR_SCHEMA, mpath, 1, 1, NULL, "the manifest is empty");
-        add_diag(f, &src, SR_FINDING_ERROR, &ld);
+        add_diag(f, &src, SR_FINDING_ERROR, &ld, dir);
         goto sorted;
     }
     if (!lua_istable(L, -1) || sr_lv_isarray(L, -1)) {
@@ -1210,7 +1235,7 @@ sr_status_t sr_check_ruleset(const char *dir_in, sr_findings_t *f, sr_diag_t *d)
         } else {
             if (!ld.file)
                 ld.file = sr_strdup(path);
-            add_diag(f, &src, SR_FINDING_ERROR, &ld);
+            add_diag(f, &src, SR_FINDING_ERROR, &ld, dir);
             fatal = 1;
         }
         free(chunk);
@@ -1231,7 +1256,7 @@ sr_status_t sr_check_ruleset(const char *dir_in, sr_findings_t *f, sr_diag_t *d)
         sr_engine_t *e = NULL;
         sr_diag_free(&ld);
         if (sr_engine_open_unlinted(&e, dir, &ld) != SR_OK) {
-            add_diag(f, &src, SR_FINDING_ERROR, &ld);
+            add_diag(f, &src, SR_FINDING_ERROR, &ld, dir);
         } else {
             st = sr_lint_engine(e, 1, f, d);
             if (st == SR_ERR_LIMIT || st == SR_ERR_RULE) {
@@ -1239,7 +1264,7 @@ sr_status_t sr_check_ruleset(const char *dir_in, sr_findings_t *f, sr_diag_t *d)
                 char *msg = sr_asprintf(sr_msg(SR_MSG_CHK_PROBES_STOPPED), d->message ? d->message : "");
                 free(d->message);
                 d->message = msg;
-                add_diag(f, &src, SR_FINDING_ERROR, d);
+                add_diag(f, &src, SR_FINDING_ERROR, d, dir);
                 sr_diag_free(d);
                 st = SR_OK;
             }

@@ -82,6 +82,22 @@ Test(check, the_shipped_rule_set_is_clean_but_for_two_facts)
     run_free(&r);
 }
 
+/* Lua shortens chunk names longer than 60 bytes ("...end/of/path"): the
+ * findings still name the whole path, with a column. */
+Test(check, long_paths_are_named_whole)
+{
+    run_t r = run("check --rules tests/data/rulesets/spine-metastasis-lung/1.1.0");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    const char *at = strstr(r.out, "tests/data/rulesets/spine-metastasis-lung/1.1.0/tokuhashi.lua:");
+    cr_assert(at == r.out, "%s", r.out);
+    int line = 0, col = 0;
+    cr_assert_eq(sscanf(at + strlen("tests/data/rulesets/spine-metastasis-lung/1.1.0/tokuhashi.lua:"), "%d:%d:",
+                        &line, &col), 2, "%s", r.out);
+    cr_assert(line > 0 && col > 0);
+    cr_assert(!strstr(r.out, "..."), "%s", r.out);
+    run_free(&r);
+}
+
 Test(check, in_french)
 {
     run_t r = run("check --lang fr --rules " SHIPPED);
