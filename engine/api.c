@@ -94,6 +94,7 @@ typedef struct {
     sr_diag_t *cd;              /* the case's diagnostic */
     const sr_case_report_t *rep;
     int invalid;                /* rep->errors are the case's problems */
+    int line;                   /* where the case starts in the text */
     sr_writer_t *w;             /* JSON Lines: the record's text */
     int ref;
 } keep_t;
@@ -113,7 +114,7 @@ static int keep_protected(lua_State *L)
         if (ws != SR_OK) {
             /* the result cannot be written: say where in the result */
             k->rs = ws == SR_ERR_NOMEM ? SR_ERR_NOMEM : SR_ERR_RULE;
-            sr_diag_set(k->cd, k->rs, CASE_NAME, 1, 0, NULL, "invalid result at '%s': %s", wd.path ? wd.path : "",
+            sr_diag_set(k->cd, k->rs, CASE_NAME, k->line, 0, NULL, "invalid result at '%s': %s", wd.path ? wd.path : "",
                         wd.message ? wd.message : "");
         }
         sr_diag_free(&wd);
@@ -225,7 +226,7 @@ sr_status_t sr_engine_eval_case(sr_engine_t *e, const char *text, size_t len, sr
     sr_case_report_init(&rep);
     sr_diag_t cd; /* what is wrong with the case */
     sr_diag_init(&cd);
-    keep_t k = {SR_OK, NULL, &cd, &rep, 0, NULL, LUA_NOREF};
+    keep_t k = {SR_OK, NULL, &cd, &rep, 0, 0, NULL, LUA_NOREF};
     if (fmt == SR_IN_AUTO)
         fmt = detect(text, len);
     flat_t ff = {text, text, len};
@@ -253,7 +254,7 @@ sr_status_t sr_engine_eval_case(sr_engine_t *e, const char *text, size_t len, sr
         rs = SR_ERR_YAML;
         sr_diag_set(&cd, rs, CASE_NAME, 0, 0, NULL, "expected one case, found no document in the text");
     } else if (rs == SR_OK) {
-        int line = sr_reader_doc_line(rd);
+        int line = k.line = sr_reader_doc_line(rd);
         rs = sr_eval_validate(e, rd, CASE_NAME, line, NULL, &rep, flat ? unflatten_report : NULL, &ff, &cd);
         k.invalid = rs == SR_ERR_SCHEMA;
         if (rs == SR_OK)

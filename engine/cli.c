@@ -24,6 +24,9 @@
 /* Exit statuses, documented in docs/cli.md and --help. */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
+/* The help: an overview (spinerules --help) and one page per command
+ * (spinerules <command> --help). docs/spinerules.1 describes the same
+ * options: the test help_man checks that the two name the same ones. */
 static const char usage_text[] =
     "usage: spinerules <command> [options] [FILE...]\n"
     "\n"
@@ -35,28 +38,43 @@ static const char usage_text[] =
     "         [--input-format auto|yaml|jsonl|csv] [--jobs N] [-o FILE] [FILE...|-]\n"
     "                                 evaluate cases (YAML stream, JSON Lines or CSV)\n"
     "  verify [--rules DIR] [--coverage]\n"
-    "                                 run the rule set's golden cases; with\n"
-    "                                 --coverage, list the rows, bands,\n"
-    "                                 contraindication branches and decision paths\n"
-    "                                 they miss, and those no case can reach\n"
+    "                                 run the rule set's golden cases\n"
     "  check  [--rules DIR] [--strict] [--lang fr|en]\n"
     "                                 find what is wrong in a rule set before any\n"
-    "                                 case runs: file:line:col: error|warning: ...\n"
-    "                                 (exit 0 clean, 1 warnings with --strict,\n"
-    "                                 2 errors)\n"
-    "  rules  [DIR...]                list the installed rule sets (or those under\n"
-    "                                 each DIR): name, version, status, digest, folder\n"
+    "                                 case runs\n"
+    "  rules  [DIR...]                list the installed rule sets\n"
     "  diff   --from DIR --to DIR [--format text|markdown|json] [-o FILE] FILE...\n"
-    "                                 audit: evaluate the cases under both rule sets,\n"
-    "                                 report what changed in the rules and, grouped by\n"
-    "                                 field, every case whose outcome changes\n"
+    "                                 audit: what changes between two versions of\n"
+    "                                 a rule set, case by case\n"
+    "\n"
+    "'spinerules <command> --help' describes a command and its options.\n"
     "\n"
     "options:\n"
-    "  --rules DIR       a rule set version folder (with manifest.yaml) or a rule set\n"
-    "                    folder (its newest version is used); default: the newest\n"
-    "                    version of " DEFAULT_RULESET " found beside the executable.\n"
-    "                    --rules sha256:HEX picks the installed rule set with that\n"
+    "  -h, --help        show this help\n"
+    "  --version [--rules DIR]\n"
+    "                    show the engine version, and the name, version and digest\n"
+    "                    of the default rule set (or of the one --rules names)\n"
+    "\n"
+    "exit status: 0 all good; 1 some cases or golden cases failed (all others are\n"
+    "still evaluated and written), or, for diff, the outcome of some case changed;\n"
+    "2 usage, rule-set or I/O error.\n";
+
+#define RULES_OPTION_HELP                                                                                 \
+    "  --rules DIR       a rule set version folder (with manifest.yaml) or a rule set\n"                    \
+    "                    folder (its newest version is used); default: the newest\n"                       \
+    "                    version of " DEFAULT_RULESET " found beside the executable.\n"                      \
+    "                    --rules sha256:HEX picks the installed rule set with that\n"                      \
     "                    digest (as a result records it; a unique prefix will do)\n"
+
+static const char eval_usage[] =
+    "usage: spinerules eval [options] [FILE...|-]\n"
+    "\n"
+    "Evaluates every case of each FILE (standard input for '-' or no FILE) and\n"
+    "writes one result per case, in input order, on standard output. A case that\n"
+    "cannot be read or evaluated gets an error record in its place and a\n"
+    "diagnostic on standard error (file:line:col: error: ...); the run goes on.\n"
+    "\n"
+    "options:\n" RULES_OPTION_HELP
     "  --format FMT      result format: jsonl (default), yaml, csv (one row per case,\n"
     "                    for spreadsheets), html (one self-contained page, one card\n"
     "                    per case, that prints well) or text (one section per case,\n"
@@ -70,13 +88,78 @@ static const char usage_text[] =
     "                    is the same, in input order, whatever N\n"
     "  --progress        show progress on stderr (default: only when stderr is a\n"
     "                    terminal); --no-progress to hide it\n"
-    "  -o FILE           write results to FILE (replaced only when the run completes)\n"
+    "  -o, --output FILE write results to FILE (replaced only when the run completes)\n"
     "  -h, --help        show this help\n"
-    "  --version         show the engine version\n"
     "\n"
-    "exit status: 0 all good; 1 some cases or golden cases failed (all others are\n"
-    "still evaluated and written), or, for diff, the outcome of some case changed;\n"
-    "2 usage, rule-set or I/O error.\n";
+    "exit status: 0 every case evaluated; 1 some cases failed (all others are still\n"
+    "evaluated and written); 2 usage, rule-set or I/O error.\n";
+
+static const char verify_usage[] =
+    "usage: spinerules verify [--rules DIR] [--coverage]\n"
+    "\n"
+    "Runs the rule set's golden cases (golden/*.yaml beside its manifest) and\n"
+    "compares each result with the expected one, field by field.\n"
+    "\n"
+    "options:\n" RULES_OPTION_HELP
+    "  --coverage        also list the rows, bands, contraindication branches and\n"
+    "                    decision paths the golden cases miss, and those no case can\n"
+    "                    reach; a reachable one that is missed fails the run\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "exit status: 0 every golden case passes; 1 some fail (or, with --coverage,\n"
+    "some reachable point is missed); 2 usage or rule-set error.\n";
+
+static const char check_usage[] =
+    "usage: spinerules check [--rules DIR] [--strict] [--lang fr|en]\n"
+    "\n"
+    "Finds what is wrong in a rule set before any case runs: the manifest, the\n"
+    "rule files' syntax, what the sandbox would refuse, rows and bands with gaps\n"
+    "or overlaps, unreachable bands, points beyond the declared maximum, labels,\n"
+    "sources, the case fields and values conditions name, and what the rules do\n"
+    "on generated cases. One line per finding on standard output,\n"
+    "file:line:col: error|warning: message, then the counts.\n"
+    "\n"
+    "options:\n" RULES_OPTION_HELP
+    "  --strict          exit 1 when there are warnings\n"
+    "  --lang L          language of the findings: en (default) or fr\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "exit status: 0 no error (and, with --strict, no warning); 1 warnings with\n"
+    "--strict; 2 errors, or a usage or I/O error.\n";
+
+static const char rules_usage[] =
+    "usage: spinerules rules [DIR...]\n"
+    "\n"
+    "Lists the rule sets installed beside the executable, or those under each DIR\n"
+    "(a rules/ folder: DIR/<name>/<version>/manifest.yaml), one a line, sorted by\n"
+    "name and version: name, version, status, digest, folder.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "exit status: 0 all listed; 1 some rule set could not be opened (said on\n"
+    "standard error); 2 a folder cannot be read.\n";
+
+static const char diff_usage[] =
+    "usage: spinerules diff --from DIR --to DIR [options] FILE...\n"
+    "\n"
+    "Audit: evaluates the cases of each FILE under both rule sets, reports what\n"
+    "changed in the rules (rows, points, band limits, labels, contraindication\n"
+    "kinds, decision steps) and, grouped by clinical field, every case whose\n"
+    "outcome changes.\n"
+    "\n"
+    "options:\n"
+    "  --from DIR        the rule set before: a version folder, a rule set folder\n"
+    "                    (its newest version) or sha256:HEX, as for --rules\n"
+    "  --to DIR          the rule set after\n"
+    "  --format FMT      report format: text (default), markdown (an audit file) or\n"
+    "                    json\n"
+    "  --input-format F  auto (default), yaml or jsonl\n"
+    "  -o, --output FILE write the report to FILE\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "exit status: 0 no case's outcome changes; 1 some does; 2 usage, rule-set or\n"
+    "I/O error.\n";
 
 /* One line on stderr, in the language of --lang (messages.h translates the
  * English format, and a "%s" message given whole), then the hint. */
@@ -388,7 +471,7 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
     options_t o;
     int rc = parse_options(argc, argv, &o, 1);
     if (rc)
-        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+        return rc > 0 ? (fputs(eval_usage, stdout), EXIT_OK) : EXIT_USAGE;
     static char *stdin_only[] = {"-"};
     if (o.nfiles == 0) {
         o.files = stdin_only;
@@ -473,7 +556,7 @@ static int cmd_verify(int argc, char **argv, const char *argv0)
     options_t o;
     int rc = parse_options(argc, argv, &o, 0);
     if (rc)
-        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+        return rc > 0 ? (fputs(verify_usage, stdout), EXIT_OK) : EXIT_USAGE;
     char *dir = NULL;
     sr_engine_t *e = open_engine(o.rules, argv0, &dir);
     if (!e)
@@ -507,7 +590,7 @@ static int cmd_rules(int argc, char **argv, const char *argv0)
     options_t o;
     int rc = parse_options(argc, argv, &o, 1);
     if (rc)
-        return rc > 0 ? (fputs(usage_text, stdout), EXIT_OK) : EXIT_USAGE;
+        return rc > 0 ? (fputs(rules_usage, stdout), EXIT_OK) : EXIT_USAGE;
     char *installed = NULL;
     if (o.nfiles == 0) {
         char *root = data_root(argv0);
@@ -564,7 +647,7 @@ static int cmd_diff(int argc, char **argv, const char *argv0)
             break;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage_text, stdout);
+            fputs(diff_usage, stdout);
             return EXIT_OK;
         }
         int takes = strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0 || strcmp(a, "--format") == 0 ||
@@ -657,7 +740,7 @@ static int cmd_check(int argc, char **argv, const char *argv0)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage_text, stdout);
+            fputs(check_usage, stdout);
             return EXIT_OK;
         } else if (strcmp(a, "--strict") == 0) {
             strict = 1;
@@ -704,6 +787,43 @@ static int cmd_check(int argc, char **argv, const char *argv0)
     return status;
 }
 
+/* --version [--rules DIR]: the engine, then the rule set a command would use
+ * (as `rules` names it), so a result can be traced to both. */
+static int cmd_version(int argc, char **argv, const char *argv0)
+{
+    const char *rules = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--rules") != 0)
+            return usage_error(argv[i][0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", argv[i]);
+        if (i + 1 >= argc)
+            return usage_error("option '%s' needs a value", argv[i]);
+        rules = argv[++i];
+    }
+    printf("spinerules %s (rule API level %d)\n", SR_VERSION, SR_API_LEVEL);
+    fflush(stdout); /* before any diagnostic about the rule set */
+    char *dir = NULL;
+    sr_engine_t *e = open_engine(rules, argv0, &dir);
+    if (!e)
+        return EXIT_USAGE;
+    char real[PATH_MAX];
+    const char *status = sr_engine_ruleset_status(e);
+    printf("rule set: %s %s (%s)\n", sr_engine_ruleset_name(e), sr_engine_ruleset_version(e), status ? status : "-");
+    printf("digest:   %s\n", sr_engine_ruleset_digest(e));
+    printf("folder:   %s\n", realpath(dir, real) ? real : dir);
+    free(dir);
+    sr_engine_close(e);
+    return EXIT_OK;
+}
+
+/* The help of each command, for `spinerules help <command>`. */
+static const struct {
+    const char *name;
+    const char *usage;
+} command_help[] = {
+    {"eval", eval_usage}, {"verify", verify_usage}, {"check", check_usage},
+    {"rules", rules_usage}, {"diff", diff_usage},
+};
+
 int sr_cli_main(int argc, char **argv)
 {
     const char *argv0 = argc > 0 ? argv[0] : "spinerules";
@@ -717,13 +837,20 @@ int sr_cli_main(int argc, char **argv)
         return usage_error("%s", "missing command");
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        if (argc > 2) { /* help <command> */
+            for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++) {
+                if (strcmp(argv[2], command_help[i].name) == 0) {
+                    fputs(command_help[i].usage, stdout);
+                    return EXIT_OK;
+                }
+            }
+            return usage_error("unknown command '%s'", argv[2]);
+        }
         fputs(usage_text, stdout);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("spinerules %s (rule API level %d)\n", SR_VERSION, SR_API_LEVEL);
-        return EXIT_OK;
-    }
+    if (strcmp(cmd, "--version") == 0)
+        return cmd_version(argc - 2, argv + 2, argv0);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 2, argv + 2, argv0);
     if (strcmp(cmd, "verify") == 0)

@@ -423,3 +423,91 @@ Test(cli, mixed_hostile_file_one_record_per_case_in_order)
     run_free(&r);
     remove_dir(dir);
 }
+
+/* ---- --version and the help of each command (issue 9) ---- */
+
+Test(cli, version_names_the_engine_and_the_rule_set)
+{
+    char real[4096], want[8192];
+    cr_assert_not_null(realpath(SR_SOURCE_DIR "/rules/spine-metastasis-lung/1.0.0", real));
+    run_t r = run("--version --rules rules/spine-metastasis-lung/1.0.0");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    snprintf(want, sizeof want,
+             "spinerules 0.1.0 (rule API level 1)\n"
+             "rule set: spine-metastasis-lung 1.0.0 (approved)\n"
+             "digest:   sha256:246784fca098352ab20b079682da47248f7780ba943e7ece60726d9acde7aaab\n"
+             "folder:   %s\n",
+             real);
+    cr_assert_str_eq(r.out, want);
+    cr_assert_str_eq(r.err, "");
+    run_free(&r);
+    /* without --rules: the default rule set, the one eval uses */
+    r = run("--version");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strncmp(r.out, "spinerules 0.1.0 (rule API level 1)\nrule set: spine-metastasis-lung ", 67) == 0, "%s",
+              r.out);
+    run_free(&r);
+    cr_assert_not_null(realpath(SR_SOURCE_DIR "/tests/data/rulesets/spine-metastasis-lung/1.1.0", real));
+    r = run("--version --rules tests/data/rulesets/spine-metastasis-lung");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    char *line = line_at(r.out, 1);
+    cr_assert_str_eq(line, "rule set: spine-metastasis-lung 1.1.0 (draft)");
+    free(line);
+    line = line_at(r.out, 3);
+    snprintf(want, sizeof want, "folder:   %s", real);
+    cr_assert_str_eq(line, want);
+    free(line);
+    run_free(&r);
+}
+
+Test(cli, version_with_a_bad_rule_set_or_argument)
+{
+    run_t r = run("--version --rules no/such/dir");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.out, "spinerules 0.1.0 (rule API level 1)\n");
+    cr_assert_str_eq(r.err, "spinerules: error: no/such/dir: not a rule set (no manifest.yaml, and no version folder "
+                            "holding one)\n");
+    run_free(&r);
+    r = run("--version --strict");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.out, "");
+    cr_assert_str_eq(r.err, "spinerules: unknown option '--strict'\ntry 'spinerules --help'\n");
+    run_free(&r);
+    r = run("--version --rules");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "spinerules: option '--rules' needs a value\ntry 'spinerules --help'\n");
+    run_free(&r);
+}
+
+Test(cli, each_command_has_its_own_help)
+{
+    static const struct {
+        const char *cmd, *usage, *has, *has_not;
+    } want[] = {
+        {"eval", "usage: spinerules eval [options] [FILE...|-]\n", "  -j, --jobs N ", "--coverage"},
+        {"verify", "usage: spinerules verify [--rules DIR] [--coverage]\n", "  --coverage ", "--jobs"},
+        {"check", "usage: spinerules check [--rules DIR] [--strict] [--lang fr|en]\n", "  --strict ", "--format"},
+        {"rules", "usage: spinerules rules [DIR...]\n", "  -h, --help ", "--rules"},
+        {"diff", "usage: spinerules diff --from DIR --to DIR [options] FILE...\n", "  --from DIR ", "--jobs"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "%s --help", want[i].cmd);
+        run_t r = run(args);
+        cr_assert_eq(r.status, 0, "%s", args);
+        cr_assert_str_eq(r.err, "");
+        cr_assert(strncmp(r.out, want[i].usage, strlen(want[i].usage)) == 0, "%s:\n%s", args, r.out);
+        cr_assert_not_null(strstr(r.out, want[i].has), "%s", args);
+        cr_assert_null(strstr(r.out, want[i].has_not), "%s names %s", args, want[i].has_not);
+        snprintf(args, sizeof args, "help %s", want[i].cmd);
+        run_t h = run(args);
+        cr_assert_eq(h.status, 0);
+        cr_assert_str_eq(h.out, r.out, "%s", args);
+        run_free(&h);
+        run_free(&r);
+    }
+    run_t r = run("help frobnicate");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "spinerules: unknown command 'frobnicate'\ntry 'spinerules --help'\n");
+    run_free(&r);
+}

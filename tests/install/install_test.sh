@@ -3,7 +3,8 @@
 # prefix; the installed executable, run from another folder, finds its rule
 # sets and schemas without flags and gives the build's results; a ten-line C
 # program compiles against the installed header and pkg-config file (shared
-# and static) and runs.
+# and static) and runs, and so does the complete example of docs/api.md; the
+# shared library exports the public header's functions and nothing else.
 set -euo pipefail
 build=$1
 src=$2
@@ -45,4 +46,15 @@ cc -std=c11 -Wall -Werror "$prefix/ten.c" -o "$prefix/ten-static" -static-libgcc
    $(pkg-config --cflags spinerules) "$libdir/libspinerules.a" $(pkg-config --static --libs-only-l spinerules | sed 's/-lspinerules//')
 "$prefix/ten-static" "$rules" | grep -qx "0.1.0 spine-metastasis-lung 1.0.0"
 ldd "$prefix/ten" | grep -q "libspinerules.so" || { echo "ten is not linked to the shared library"; exit 1; }
-echo "ok: installed, run from /, ten-line program built (shared and static) and run"
+# --version names the installed default rule set
+"$prefix/bin/spinerules" --version | grep -qx "folder:   $(realpath "$prefix")/share/spinerules/rules/spine-metastasis-lung/1.0.0" \
+  || { echo "--version does not name the installed rule set"; "$prefix/bin/spinerules" --version; exit 1; }
+# the installed shared library exports the installed header's functions, no more
+"$src/tests/api/exports.sh" "$(ls "$libdir"/libspinerules.so.*.*.*)" "$prefix/include/spinerules.h" >/dev/null
+# the complete example of docs/api.md, built against the installed header and
+# pkg-config file (shared library), prints what the page shows
+cmake -DIN="$src/docs/api.md" -DMARK=api_example.c -DOUT="$prefix/api_example.c" -P "$src/cmake/doc_block.cmake"
+cc -std=c11 -Wall -Wextra -Werror "$prefix/api_example.c" -o "$prefix/api_example" $(pkg-config --cflags --libs spinerules)
+LD_LIBRARY_PATH="$libdir" cmake -DEXE="$prefix/api_example" -DARGS="$rules" -DDOC="$src/docs/api.md" \
+  -DMARK=api_example.out -P "$src/tests/api/run_example.cmake" >/dev/null
+echo "ok: installed, run from /, ten-line program built (shared and static) and run, docs/api.md's example built and run"
