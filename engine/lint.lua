@@ -555,6 +555,15 @@ return function(P, schema, opts)
       end
     elseif dom.kind == "int" or dom.kind == "num" then
       local values, tail = numeric_samples(dom, rows)
+      local step = dom.step or 1
+      if dom.kind == "num" then   -- numbers with a fraction: the halves between whole values too
+        local with_halves = {}
+        for i, v in ipairs(values) do
+          with_halves[#with_halves + 1] = v
+          if i < #values or tail then with_halves[#with_halves + 1] = v + 0.5 end
+        end
+        values, step = with_halves, 0.5
+      end
       if tail then values[#values + 1] = tail end
       local gaps, gap_tail = {}, false
       local overlaps = {}   -- row -> { values, first row }
@@ -577,15 +586,15 @@ return function(P, schema, opts)
         end
       end
       if #gaps > 0 or gap_tail then
-        local text = runs_text(gaps, dom.step or 1, gap_tail)
-        if gap_tail and #gaps == 0 then text = say("w_and_more", num(values[#values - 1] + (dom.step or 1))) end
+        local text = runs_text(gaps, step, gap_tail)
+        if gap_tail and #gaps == 0 then text = say("w_and_more", num(values[#values - 1] + step)) end
         local many = #gaps + (gap_tail and 2 or 0) > 1
         err(pos, nil, say("gap_values", what, say(many and "w_the_values" or "w_the_value", text), dom.display))
       end
       for _, r in ipairs(rows) do
         local o = overlaps[r]
         if o then
-          local text = runs_text(o.values, dom.step or 1, o.tail)
+          local text = runs_text(o.values, step, o.tail)
           local many = #o.values + (o.tail and 2 or 0) > 1
           err(r.pos, "row", say("overlap_value", what, say(many and "w_the_values" or "w_the_value", text), line_of(o.first.pos)))
         end
