@@ -810,10 +810,13 @@ static int check_manifest(lua_State *L, const sr_reader_t *rd, const char *dir, 
                     if (version_bad && strcmp(x->path, "version") == 0)
                         continue; /* said above, in the editor's words */
                     *fatal = 1;
+                    char *msg = sr_tr_message(sr_strdup(x->message)); /* the validator's words, in --lang */
                     if (x->path[0])
-                        sr_findings_add(f, SR_FINDING_ERROR, mpath, x->line, x->column, "%s: %s", x->path, x->message);
+                        sr_findings_add(f, SR_FINDING_ERROR, mpath, x->line, x->column, "%s: %s", x->path,
+                                        msg ? msg : "");
                     else
-                        sr_findings_add(f, SR_FINDING_ERROR, mpath, x->line, x->column, "%s", x->message);
+                        sr_findings_add(f, SR_FINDING_ERROR, mpath, x->line, x->column, "%s", msg ? msg : "");
+                    free(msg);
                 }
             }
             sr_verrors_free(&errs);
