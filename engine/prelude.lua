@@ -4,8 +4,12 @@
 --   host = { array_mt = <metatable of sequences>, null = <sentinel>, api_level = 1 }
 -- and receives the table P returned at the end of this file:
 --   P.install(env)    puts the vocabulary below into the sandbox table rule files run in
---   P.finish()        checks the rule set once every rule file has run, then freezes it
+--   P.finish()        checks the rule set once every rule file has run (the results a rule
+--                     reads exist and come earlier), then freezes it; the host then runs its
+--                     checker (engine/lint.lua) over P.inspect(): tables whole, bands, sources
 --   P.evaluate(case)  computes one result (without `id` and `ruleset`, which the host adds)
+--   P.describe()      the rule set's structure as plain data (for diff, reports, coverage)
+--   P.inspect()       the live definitions and a read trace, for the host's checker only
 --   P.key_order       the order the writer gives to the keys of every map
 --   P.warnings        facts found by P.finish that are not errors (e.g. a band no input reaches)
 --
