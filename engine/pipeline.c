@@ -96,6 +96,80 @@ static int chunk_add(chunk_t *c, const sr_rec_meta_t *m, size_t out_len, size_t 
     return 0;
 }
 
+/* sr_eval_document in protected mode: the few Lua steps it takes outside
+ * the sandbox's own protected calls (adding id and ruleset to a result,
+ * building an error record) may then fail for memory without aborting. */
+typedef struct {
+    sr_engine_t *e;
+    sr_reader_t *rd;
+    sr_writer_t *w;
+    FILE *diag;
+    sr_rec_meta_t *meta;
+    sr_status_t st;
+} doc_call_t;
+
+static int write_error_protected(lua_State *L)
+{
+    doc_call_t *a = lua_touserdata(L, 1);
+    const sr_diag_t *d = lua_touserdata(L, 2);
+    sr_push_error_record(L, sr_reader_doc_id(a->rd), d);
+    sr_diag_t wd;
+    sr_diag_init(&wd);
+    sr_status_t st = sr_writer_record(a->w, L, -1, &wd);
+    sr_diag_free(&wd);
+    if (st != SR_OK)
+        return luaL_error(L, "cannot write the error record");
+    return 0;
+}
+
+static int eval_document_protected(lua_State *L)
+{
+    doc_call_t *a = lua_touserdata(L, 1);
+    a->st = sr_eval_document(a->e, a->rd, a->w, a->diag, a->meta);
+    return 0;
+}
+
+/* Evaluates the next document; on a memory error outside the rules, writes
+ * an error record for it instead (or gives up the chunk when even that
+ * fails). Returns SR_OK, SR_DONE or SR_ERR_NOMEM. */
+static sr_status_t eval_next(sr_engine_t *e, sr_reader_t *rd, sr_writer_t *w, FILE *diag, sr_rec_meta_t *m)
+{
+    lua_State *L = e->sb.L;
+    int top = lua_gettop(L);
+    size_t before;
+    sr_writer_data(w, &before);
+    doc_call_t a = {e, rd, w, diag, m, SR_OK};
+    memset(m, 0, sizeof *m);
+    lua_pushcfunction(L, eval_document_protected);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 0, 0) == LUA_OK)
+        return a.st;
+    lua_settop(L, top);
+    sr_writer_truncate(w, before); /* nothing of a half-written record */
+    lua_gc(L, LUA_GCCOLLECT);
+    free(m->id);
+    memset(m, 0, sizeof *m);
+    m->failed = 1;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    sr_diag_set(&d, SR_ERR_NOMEM, sr_reader_name(rd), sr_reader_doc_line(rd), 0, NULL,
+                "out of memory while evaluating the case");
+    if (diag)
+        sr_diag_print(&d, diag);
+    a.st = SR_ERR_NOMEM;
+    lua_pushcfunction(L, write_error_protected);
+    lua_pushlightuserdata(L, &a);
+    lua_pushlightuserdata(L, &d);
+    int rc = lua_pcall(L, 2, 0, 0);
+    lua_settop(L, top);
+    sr_diag_free(&d);
+    if (rc != LUA_OK) {
+        sr_writer_truncate(w, before);
+        return SR_ERR_NOMEM;
+    }
+    return SR_OK;
+}
+
 /* Evaluates every document of chunk c with engine e. */
 static void chunk_eval(run_t *run, sr_engine_t *e, chunk_t *c)
 {
@@ -117,7 +191,10 @@ static void chunk_eval(run_t *run, sr_engine_t *e, chunk_t *c)
         fflush(diag);
         before_diag = c->diag_len;
         sr_rec_meta_t m;
-        if (sr_eval_document(e, rd, c->w, diag, &m) != SR_OK)
+        sr_status_t st = eval_next(e, rd, c->w, diag, &m);
+        if (st == SR_ERR_NOMEM)
+            run->failed_alloc = 1;
+        if (st != SR_OK)
             break;
         size_t after_out;
         sr_writer_data(c->w, &after_out);

@@ -486,6 +486,15 @@ const char *sr_writer_data(const sr_writer_t *w, size_t *len)
 
 void sr_writer_clear(sr_writer_t *w) { sr_buf_reset(&w->out); }
 
+void sr_writer_truncate(sr_writer_t *w, size_t len)
+{
+    if (len < w->out.len) {
+        w->out.len = len;
+        w->out.data[len] = '\0';
+    }
+    w->out.failed = 0;
+}
+
 char *sr_writer_to_json(lua_State *L, int idx)
 {
     sr_buf_t b;
