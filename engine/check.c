@@ -656,32 +656,6 @@ static int names_push(names_t *n, const char *s)
     return 0;
 }
 
-/* Optimal string alignment distance, ASCII case ignored (small words). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    size_t d[42][42];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            size_t v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[la][lb];
-}
 
 /* The closest name within a small distance, or NULL. */
 static const char *closest(const names_t *n, const char *word)
@@ -694,7 +668,7 @@ static const char *closest(const names_t *n, const char *word)
     const char *best = NULL;
     size_t best_d = limit + 1;
     for (size_t i = 0; i < n->n; i++) {
-        size_t dd = edit_distance(word, n->v[i]);
+        size_t dd = sr_edit_distance(word, strlen(word), n->v[i], strlen(n->v[i]));
         if (dd < best_d) {
             best = n->v[i];
             best_d = dd;

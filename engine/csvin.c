@@ -451,32 +451,6 @@ sr_status_t sr_csvin_columns(lua_State *L, const char *schema_path, FILE *out, s
 
 /* ---- the header ---- */
 
-/* Optimal string alignment distance, capped: for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 64 || m > 64)
-        return 99;
-    size_t d[65][65];
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            size_t v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[n][m];
-}
 
 /* Finds the field a header cell names; *element gets N of lesionN. */
 static const field_t *find_field(const sr_csvin_t *c, const char *name, int *element)
@@ -631,7 +605,7 @@ static sr_status_t read_header(sr_csvin_t *c, sr_diag_t *d)
                     snprintf(cand, sizeof cand, "%s1.%s", c->element_prefix, c->fields[k].name);
                 else
                     snprintf(cand, sizeof cand, "%s", c->fields[k].name);
-                size_t dk = distance(c->cols[i].name, cand);
+                size_t dk = sr_edit_distance(c->cols[i].name, strlen(c->cols[i].name), cand, strlen(cand));
                 if (dk < bd) {
                     bd = dk;
                     snprintf(hint, sizeof hint, "%s", cand);

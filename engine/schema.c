@@ -565,34 +565,6 @@ const char *sr_schema_name(const sr_schema_t *s) { return s->name; }
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Optimal string alignment distance, ignoring ASCII case; strings over 64
- * bytes get a large distance. */
-static size_t osa_distance(const char *a, size_t na, const char *b, size_t nb)
-{
-    if (na > 64 || nb > 64)
-        return (size_t)-1;
-    size_t d[65][65];
-    for (size_t i = 0; i <= na; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= nb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        for (size_t j = 1; j <= nb; j++) {
-            size_t cost = lower((unsigned char)a[i - 1]) == lower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && lower((unsigned char)a[i - 1]) == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == lower((unsigned char)b[j - 1]) && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[na][nb];
-}
-
 /* Close enough to suggest: a small distance relative to the shorter word,
  * and not a complete replacement. */
 static int close_enough(size_t dist, size_t na, size_t nb)
@@ -613,7 +585,7 @@ static int put_suggestion(sr_buf_t *b, const char *s, size_t n, const word_t *ca
 {
     size_t best = (size_t)-1;
     for (size_t i = 0; i < ncand; i++) {
-        size_t dd = osa_distance(s, n, cand[i].s, cand[i].n);
+        size_t dd = sr_edit_distance(s, n, cand[i].s, cand[i].n);
         if (close_enough(dd, n, cand[i].n) && dd < best)
             best = dd;
     }
@@ -621,11 +593,11 @@ static int put_suggestion(sr_buf_t *b, const char *s, size_t n, const word_t *ca
         return 0;
     size_t shown = 0, total = 0;
     for (size_t i = 0; i < ncand; i++)
-        if (osa_distance(s, n, cand[i].s, cand[i].n) == best && close_enough(best, n, cand[i].n))
+        if (sr_edit_distance(s, n, cand[i].s, cand[i].n) == best && close_enough(best, n, cand[i].n))
             total++;
     sr_buf_puts(b, total == 1 ? " (did you mean " : " (did you mean one of ");
     for (size_t i = 0; i < ncand && shown < 5; i++) {
-        if (osa_distance(s, n, cand[i].s, cand[i].n) != best || !close_enough(best, n, cand[i].n))
+        if (sr_edit_distance(s, n, cand[i].s, cand[i].n) != best || !close_enough(best, n, cand[i].n))
             continue;
         if (shown)
             sr_buf_puts(b, ", ");

@@ -29,6 +29,11 @@ char *sr_strndup(const char *s, size_t n);
 char *sr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *sr_vasprintf(const char *fmt, va_list ap);
 
+/* Optimal string alignment distance (insertions, deletions, substitutions
+ * and adjacent transpositions), ASCII case ignored, for "did you mean"
+ * suggestions; (size_t)-1 when a string is over 64 bytes. */
+size_t sr_edit_distance(const char *a, size_t na, const char *b, size_t nb);
+
 /* Reads a whole file into a malloc'd NUL-terminated buffer; *len gets its
  * size. Returns NULL with errno set on failure. */
 char *sr_read_file(const char *path, size_t *len);
