@@ -381,24 +381,6 @@ static sr_type_t type_at(lua_State *L, int idx)
     }
 }
 
-typedef struct {
-    const char *s;
-    size_t len;
-    lua_Integer rank;
-} okey_t;
-
-/* The writer's key order: by rank, then bytewise. */
-static int okey_cmp(const void *a, const void *b)
-{
-    const okey_t *x = a, *y = b;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    if (c)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
-}
 
 /* The key_index-th key of the object at the top, in the writer's order, or
  * NULL. [-0, +0, m] */
@@ -407,7 +389,7 @@ static const char *key_at(lua_State *L, size_t count, size_t key_index)
     if (key_index >= count)
         return NULL;
     int obj = lua_gettop(L);
-    okey_t *keys = lua_newuserdatauv(L, count * sizeof *keys, 0); /* collected with the walk */
+    sr_key_t *keys = lua_newuserdatauv(L, count * sizeof *keys, 0); /* collected with the walk */
     lua_getfield(L, LUA_REGISTRYINDEX, SR_REG_KEY_RANK);
     int rank = lua_istable(L, -1) ? lua_gettop(L) : 0;
     size_t n = 0;
@@ -426,7 +408,7 @@ static const char *key_at(lua_State *L, size_t count, size_t key_index)
         }
         n++;
     }
-    qsort(keys, n, sizeof *keys, okey_cmp);
+    qsort(keys, n, sizeof *keys, sr_key_cmp) /* the writer's order */;
     const char *s = key_index < n ? keys[key_index].s : NULL;
     lua_settop(L, obj);
     return s;

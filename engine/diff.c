@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "report.h"
 #include "lvalue.h"
 #include "reader.h"
 #include "util.h"
@@ -81,15 +82,7 @@ static sr_status_t push_json(lua_State *H, const char *name, const char *json, s
 static sr_status_t push_description(sr_engine_t *e, lua_State *H, sr_diag_t *d)
 {
     lua_State *L = e->sb.L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, e->prelude_ref);
-    lua_getfield(L, -1, "describe");
-    lua_remove(L, -2); /* P */
-    if (!lua_isfunction(L, -1)) {
-        lua_pop(L, 1);
-        sr_diag_set(d, SR_ERR_RULE, "engine/prelude.lua", 0, 0, NULL, "the prelude has no function 'describe'");
-        return SR_ERR_RULE;
-    }
-    sr_status_t st = sr_sandbox_run(&e->sb, 0, 1, d);
+    sr_status_t st = sr_report_describe(e, d); /* the same description the reports read */
     if (st != SR_OK)
         return st;
     char *json = sr_writer_to_json(L, -1);

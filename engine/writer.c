@@ -25,15 +25,9 @@ struct sr_writer {
     sr_buf_t out;   /* kept records */
 };
 
-typedef struct {
-    const char *s;
-    size_t len;
-    lua_Integer rank;
-} key_t_;
-
-static int key_cmp(const void *a, const void *b)
+int sr_key_cmp(const void *a, const void *b)
 {
-    const key_t_ *x = a, *y = b;
+    const sr_key_t *x = a, *y = b;
     if (x->rank != y->rank)
         return x->rank < y->rank ? -1 : 1;
     size_t n = x->len < y->len ? x->len : y->len;
@@ -135,7 +129,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
     }
     /* a map: collect and sort the keys */
     size_t count = 0, cap = 16;
-    key_t_ *keys = malloc(cap * sizeof *keys);
+    sr_key_t *keys = malloc(cap * sizeof *keys);
     if (!keys)
         return vfail(v, "out of memory");
     lua_pushnil(L);
@@ -148,7 +142,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
         }
         if (count == cap) {
             cap *= 2;
-            key_t_ *p = realloc(keys, cap * sizeof *p);
+            sr_key_t *p = realloc(keys, cap * sizeof *p);
             if (!p) {
                 lua_pop(L, 1);
                 free(keys);
@@ -166,7 +160,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
         }
         count++;
     }
-    qsort(keys, count, sizeof *keys, key_cmp);
+    qsort(keys, count, sizeof *keys, sr_key_cmp);
     int rc = v->open(v, 1);
     for (size_t i = 0; rc == 0 && i < count; i++) {
         step->key = keys[i].s;

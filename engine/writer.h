@@ -13,6 +13,15 @@ typedef struct sr_writer sr_writer_t;
  * written by rank, then bytewise; keys without a rank come last. */
 #define SR_REG_KEY_RANK "sr.key_rank"
 
+/* A map key with its rank; sr_key_cmp orders keys as the writer writes
+ * them: by rank, then bytewise (for qsort). */
+typedef struct {
+    const char *s;
+    size_t len;
+    lua_Integer rank;
+} sr_key_t;
+int sr_key_cmp(const void *a, const void *b);
+
 sr_writer_t *sr_writer_new(sr_output_format_t fmt);
 /* CSV and HTML records are built with the rule set's description and
  * language: set the engine whose Lua state will hold the records. */
