@@ -20,6 +20,8 @@
  * If rules/spine-metastasis-lung/1.0.0 changes, the fixture must follow (it
  * is "1.0.0 plus the two edits"): the exact rule changes asserted here say so. */
 #include <criterion/criterion.h>
+
+#include "harness.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,54 +37,19 @@
 #define FIXTURE "tests/data/rulesets/spine-metastasis-lung/1.1.0"
 #define SHIPPED "rules/spine-metastasis-lung/1.0.0"
 
-typedef struct {
-    char *out;
-    char *err;
-    int status;
-} run_t;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* Runs a shell command from the source folder ("%B" in fmt is not special:
  * use SR_BINARY), capturing both streams. */
 static run_t sh(const char *fmt, ...)
 {
-    char out[] = "/tmp/sr-audit-out-XXXXXX", err[] = "/tmp/sr-audit-err-XXXXXX";
-    close(mkstemp(out));
-    close(mkstemp(err));
-    char body[8192], cmd[9000];
+    char body[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && ( %s ) >'%s' 2>'%s'", SR_SOURCE_DIR, body, out, err);
-    int rc = system(cmd);
-    run_t r = {slurp(out), slurp(err), WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
-    unlink(out);
-    unlink(err);
-    return r;
+    return run_shell(body);
 }
 
 #define SR "'" SR_BINARY "'"
-
-static void run_free(run_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 /* The digest of a rule set folder as tools/ruleset_digest.py computes it. */
 static char *python_digest(const char *dir)

@@ -3,6 +3,8 @@
  * French. The exact findings are pinned by tests/data/broken-rulesets and
  * the exact texts by tests/data/text. */
 #include <criterion/criterion.h>
+
+#include "harness.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,47 +15,6 @@
 #error "SR_BINARY must name the built executable"
 #endif
 
-typedef struct {
-    char *out;
-    char *err;
-    int status;
-} run_t;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-/* Runs "spinerules ARGS" from the source folder, capturing both streams. */
-static run_t run(const char *args)
-{
-    char out[] = "/tmp/sr-editor-out-XXXXXX", err[] = "/tmp/sr-editor-err-XXXXXX";
-    close(mkstemp(out));
-    close(mkstemp(err));
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", SR_SOURCE_DIR, SR_BINARY, args, out, err);
-    int rc = system(cmd);
-    run_t r = {slurp(out), slurp(err), WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
-    unlink(out);
-    unlink(err);
-    return r;
-}
-
-static void run_free(run_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 #define SHIPPED "rules/spine-metastasis-lung/1.0.0"
 
