@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytecode.h"
 #include "lvalue.h"
 #include "messages.h"
 #include "reader.h"
@@ -362,11 +363,6 @@ static int add_diag(sr_findings_t *f, source_t *c, sr_finding_kind_t kind, const
 /* Lua 5.4 opcodes (lopcodes.h). */
 enum { OPC_GETTABUP = 11, OPC_GETFIELD = 14, OPC_SETTABUP = 15 };
 
-typedef struct {
-    const unsigned char *p, *end;
-    int bad;
-    size_t int_size, num_size;
-} bc_t;
 
 typedef struct {
     int write;       /* sets the global (else reads it) */
@@ -420,51 +416,6 @@ static void gref_add(grefs_t *g, int write, int in_function, const char *name, s
     g->n++;
 }
 
-static size_t bc_size(bc_t *r)
-{
-    size_t x = 0;
-    int b;
-    do {
-        if (r->p >= r->end) {
-            r->bad = 1;
-            return 0;
-        }
-        b = *r->p++;
-        x = (x << 7) | (size_t)(b & 0x7f);
-    } while (!(b & 0x80));
-    return x;
-}
-
-static int bc_byte(bc_t *r)
-{
-    if (r->p >= r->end) {
-        r->bad = 1;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static const unsigned char *bc_skip(bc_t *r, size_t n)
-{
-    const unsigned char *at = r->p;
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        r->p = r->end;
-        return at;
-    }
-    r->p += n;
-    return at;
-}
-
-static const char *bc_string(bc_t *r, size_t *len)
-{
-    size_t sz = bc_size(r);
-    *len = 0;
-    if (sz == 0)
-        return NULL;
-    *len = sz - 1;
-    return (const char *)bc_skip(r, sz - 1);
-}
 
 typedef struct {
     const char *s; /* NULL when the constant is not a string */
@@ -608,7 +559,7 @@ static int scan_globals(lua_State *L, grefs_t *out)
         sr_buf_free(&buf);
         return -1;
     }
-    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8};
+    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8, NULL};
     bc_skip(&r, 4 + 1 + 1 + 6); /* signature, version, format, LUAC_DATA */
     bc_skip(&r, 1);             /* sizeof(Instruction) */
     r.int_size = (size_t)bc_byte(&r);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytecode.h"
 #include "lvalue.h"
 #include "util.h"
 
@@ -643,61 +644,12 @@ enum {
     OPC_BNOT = 50,
 };
 
+/* The first finding of a scan (bc_t.user). */
 typedef struct {
-    const unsigned char *p, *end;
-    int bad;
-    size_t int_size, num_size;
-    /* the first finding */
-    int found_line;
-    char found[200];
-} bc_t;
+    int line;
+    char what[200];
+} finding_t;
 
-static size_t bc_size(bc_t *r)
-{
-    size_t x = 0;
-    int b;
-    do {
-        if (r->p >= r->end) {
-            r->bad = 1;
-            return 0;
-        }
-        b = *r->p++;
-        x = (x << 7) | (size_t)(b & 0x7f);
-    } while (!(b & 0x80));
-    return x;
-}
-
-static int bc_byte(bc_t *r)
-{
-    if (r->p >= r->end) {
-        r->bad = 1;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static const unsigned char *bc_skip(bc_t *r, size_t n)
-{
-    const unsigned char *at = r->p;
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        r->p = r->end;
-        return at;
-    }
-    r->p += n;
-    return at;
-}
-
-/* A dumped string: returns its bytes (or NULL for "no string"), *len its length. */
-static const char *bc_string(bc_t *r, size_t *len)
-{
-    size_t sz = bc_size(r);
-    *len = 0;
-    if (sz == 0)
-        return NULL;
-    *len = sz - 1;
-    return (const char *)bc_skip(r, sz - 1);
-}
 
 static int is_bitwise(int op)
 {
@@ -816,7 +768,7 @@ static void bc_function(bc_t *r, int depth, const unsigned char *outer, size_t n
             upnamelen[i] = len;
         }
     }
-    if (r->bad || r->found[0])
+    if (r->bad || ((finding_t *)r->user)->what[0])
         return;
     for (size_t pc = 0; pc < ncode; pc++) {
         unsigned long ins = (unsigned long)code[4 * pc] | ((unsigned long)code[4 * pc + 1] << 8) |
@@ -856,8 +808,9 @@ static void bc_function(bc_t *r, int depth, const unsigned char *outer, size_t n
         }
         for (size_t i = basepc + 1; i <= pc && i < nline; i++)
             line += (signed char)lineinfo[i];
-        r->found_line = (int)line;
-        snprintf(r->found, sizeof r->found, "%s", what);
+        finding_t *f = r->user;
+        f->line = (int)line;
+        snprintf(f->what, sizeof f->what, "%s", what);
         return;
     }
 }
@@ -879,7 +832,8 @@ static sr_status_t check_bytecode(lua_State *L, sr_diag_t *d)
         sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory checking a rule file");
         return SR_ERR_NOMEM;
     }
-    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8, 0, ""};
+    finding_t found = {0, ""};
+    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8, &found};
     /* header: signature, version, format, LUAC_DATA, sizes, LUAC_INT, LUAC_NUM */
     bc_skip(&r, 4 + 1 + 1 + 6);
     bc_skip(&r, 1); /* sizeof(Instruction) */
@@ -889,11 +843,11 @@ static sr_status_t check_bytecode(lua_State *L, sr_diag_t *d)
     bc_byte(&r); /* upvalues of the main closure */
     bc_function(&r, 0, NULL, 0);
     sr_status_t st = SR_OK;
-    if (r.found[0]) {
+    if (found.what[0]) {
         lua_Debug ar;
         lua_pushvalue(L, -1);
         lua_getinfo(L, ">S", &ar);
-        sr_diag_set(d, SR_ERR_RULE, ar.short_src, r.found_line, 0, NULL, "%s", r.found);
+        sr_diag_set(d, SR_ERR_RULE, ar.short_src, found.line, 0, NULL, "%s", found.what);
         st = SR_ERR_RULE;
     } else if (r.bad) {
         sr_diag_set(d, SR_ERR_RULE, NULL, 0, 0, NULL, "cannot check the compiled rule file");
