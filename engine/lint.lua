@@ -1072,7 +1072,7 @@ return function(P, schema, opts)
     for level = 3, 24 do
       local _, msg = pcall(error, "", level)
       if type(msg) == "string" and msg ~= "" then
-        local chunk = msg:match("^(.-):%d+: $")
+        local chunk = msg:match("^(.*):%d+: $")
         if chunk and chunk ~= "engine/prelude.lua" and chunk ~= "engine/lint.lua" and chunk ~= "[C]" then
           return (msg:gsub(" $", ""))
         end

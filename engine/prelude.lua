@@ -41,7 +41,7 @@ end
 
 -- The chunk name of this file as Lua prints it in positions ("engine/prelude.lua:"), so that
 -- positions inside the prelude can be skipped when looking for the rule file that called us.
-local PRELUDE_POSITION = (select(2, pcall(error, "", 2)) or ""):match("^(.-):%d+: $") or "?"
+local PRELUDE_POSITION = (select(2, pcall(error, "", 2)) or ""):match("^(.*):%d+: $") or "?"
 
 -- where(): "rules/<set>/<version>/<file>.lua:<line>:" of the nearest caller outside the
 -- prelude, found through error()'s own position (the debug library is not available).
@@ -49,7 +49,7 @@ local function where()
   for level = 3, 16 do
     local ok, msg = pcall(error, "", level)
     if type(msg) == "string" and msg ~= "" then
-      local chunk = msg:match("^(.-):%d+: $")
+      local chunk = msg:match("^(.*):%d+: $")
       if chunk and chunk ~= PRELUDE_POSITION then
         return (msg:gsub(" $", ""))
       end
