@@ -490,30 +490,35 @@ static void sink_chunk(sink_t *s, chunk_t *c)
     }
 }
 
-/* Waits for the oldest pending chunk (evaluating queued chunks with engine
- * 0 meanwhile), writes it and frees it. */
-static void write_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_t **pending_head)
+/* One step towards writing the oldest pending chunk: writes it (and frees
+ * it) when it is done and returns 1; otherwise evaluates one queued chunk
+ * with engine 0, or waits for a worker, and returns 0. One chunk at a time,
+ * so that the caller refills the queue in between and no worker starves. */
+static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_t **pending_head)
 {
     chunk_t *oldest = *pending_head;
     pthread_mutex_lock(&run->mu);
-    while (!oldest->done) {
-        if (run->queue_head) {
-            chunk_t *mine = run->queue_head;
-            run->queue_head = mine->next;
-            if (!run->queue_head)
-                run->queue_tail = NULL;
-            pthread_mutex_unlock(&run->mu);
-            chunk_eval(run, e, mine);
-            pthread_mutex_lock(&run->mu);
-            mine->done = 1;
-            continue;
-        }
+    if (oldest->done) {
+        pthread_mutex_unlock(&run->mu);
+        *pending_head = oldest->order;
+        sink_chunk(sink, oldest);
+        chunk_free(oldest);
+        return 1;
+    }
+    if (run->queue_head) {
+        chunk_t *mine = run->queue_head;
+        run->queue_head = mine->next;
+        if (!run->queue_head)
+            run->queue_tail = NULL;
+        pthread_mutex_unlock(&run->mu);
+        chunk_eval(run, e, mine);
+        pthread_mutex_lock(&run->mu);
+        mine->done = 1;
+    } else {
         pthread_cond_wait(&run->cv_done, &run->mu);
     }
     pthread_mutex_unlock(&run->mu);
-    *pending_head = oldest->order;
-    sink_chunk(sink, oldest);
-    chunk_free(oldest);
+    return 0;
 }
 
 /* ---- the run ---- */
@@ -631,65 +636,74 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
         sr_diag_set(d, st, NULL, 0, 0, NULL, "out of memory");
         goto cleanup;
     }
+    /* chunks in flight (queued, being evaluated, or done and not yet
+     * written): enough that a worker always finds one queued while the main
+     * thread evaluates or writes, few enough to keep memory flat */
+    size_t cap = (size_t)(2 * jobs + 2);
+    int eof = 0;
     for (;;) {
-        chunk_t *c = cutter_next(&ct, fmt, &rerr);
-        if (!c)
-            break;
-        c->seq = seq++;
-        if (jobs <= 1 || (seq == 1 && ct.eof && ct.buf.len == 0)) {
-            /* one worker, or an input that fits one chunk: no thread at all */
-            chunk_eval(&run, e, c);
-            sink_chunk(&sink, c);
-            chunk_free(c);
-            if (run.failed_alloc)
-                break;
-            continue;
-        }
-        if (nthreads == 0) {
-            /* the second engine is opened only when the input needs it */
-            if ((st = open_workers(e, jobs, d)) != SR_OK)
-                goto cleanup;
-            /* engines 1..jobs-1 run in threads; engine 0 stays with the
-             * main thread, which cuts, helps evaluate and writes in order */
-            for (int i = 0; i < jobs - 1; i++) {
-                targs[i][0] = &run;
-                targs[i][1] = e->workers[i];
-                if (pthread_create(&threads[i], NULL, worker_main, targs[i]) != 0)
-                    break;
-                nthreads++;
+        if (!eof && (in_flight < cap || nthreads == 0)) {
+            chunk_t *c = cutter_next(&ct, fmt, &rerr);
+            if (!c) {
+                eof = 1;
+                continue;
+            }
+            c->seq = seq++;
+            if (jobs <= 1 || (seq == 1 && ct.eof && ct.buf.len == 0)) {
+                /* one worker, or an input that fits one chunk: no thread at all */
+                chunk_eval(&run, e, c);
+                sink_chunk(&sink, c);
+                chunk_free(c);
+                if (run.failed_alloc)
+                    eof = 1;
+                continue;
             }
             if (nthreads == 0) {
-                st = SR_ERR_NOMEM;
-                sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot start worker threads");
-                goto cleanup;
+                /* the second engine is opened only when the input needs it */
+                if ((st = open_workers(e, jobs, d)) != SR_OK) {
+                    chunk_free(c);
+                    goto cleanup;
+                }
+                /* engines 1..jobs-1 run in threads; engine 0 stays with the
+                 * main thread, which cuts, helps evaluate and writes in order */
+                for (int i = 0; i < jobs - 1; i++) {
+                    targs[i][0] = &run;
+                    targs[i][1] = e->workers[i];
+                    if (pthread_create(&threads[i], NULL, worker_main, targs[i]) != 0)
+                        break;
+                    nthreads++;
+                }
+                if (nthreads == 0) {
+                    chunk_free(c);
+                    st = SR_ERR_NOMEM;
+                    sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot start worker threads");
+                    goto cleanup;
+                }
             }
+            pthread_mutex_lock(&run.mu);
+            if (run.queue_tail)
+                run.queue_tail->next = c;
+            else
+                run.queue_head = c;
+            run.queue_tail = c;
+            pthread_cond_signal(&run.cv_work);
+            pthread_mutex_unlock(&run.mu);
+            if (pending_tail)
+                pending_tail->order = c;
+            else
+                pending_head = c;
+            pending_tail = c;
+            in_flight++;
+            continue;
         }
-        pthread_mutex_lock(&run.mu);
-        if (run.queue_tail)
-            run.queue_tail->next = c;
-        else
-            run.queue_head = c;
-        run.queue_tail = c;
-        pthread_cond_signal(&run.cv_work);
-        pthread_mutex_unlock(&run.mu);
-        if (pending_tail)
-            pending_tail->order = c;
-        else
-            pending_head = c;
-        pending_tail = c;
-        in_flight++;
-        /* at most 2 chunks per worker in flight: write the oldest (the main
-         * thread evaluates queued chunks with engine 0 while it waits) */
-        while (pending_head && in_flight >= (size_t)(2 * jobs)) {
-            write_oldest(&run, e, &sink, &pending_head);
+        if (!pending_head)
+            break;
+        if (step_oldest(&run, e, &sink, &pending_head)) {
+            in_flight--;
             if (!pending_head)
                 pending_tail = NULL;
-            in_flight--;
         }
     }
-    while (pending_head)
-        write_oldest(&run, e, &sink, &pending_head);
-    pending_tail = NULL;
     if (rerr) {
         st = SR_ERR_IO;
         sr_diag_set(d, st, path, 0, 0, NULL, "read error: %s", strerror(rerr));
