@@ -63,4 +63,54 @@ static inline const char *bc_string(bc_t *r, size_t *len)
     return (const char *)bc_skip(r, sz - 1);
 }
 
+/* A function's line information, from the debug section of its dump. */
+typedef struct {
+    size_t linedefined;
+    const unsigned char *lineinfo; /* line deltas, one per instruction */
+    size_t nline;
+    const unsigned char *abs_at;   /* the absolute line entries (pc, line) */
+    size_t nabs;
+} bc_lines_t;
+
+/* Reads the line information that starts a function's debug section and
+ * skips its local variables; the upvalue names follow. */
+static inline void bc_read_lines(bc_t *r, size_t linedefined, bc_lines_t *li)
+{
+    size_t len;
+    li->linedefined = linedefined;
+    li->nline = bc_size(r);
+    li->lineinfo = bc_skip(r, li->nline);
+    li->nabs = bc_size(r);
+    li->abs_at = r->p;
+    for (size_t i = 0; i < li->nabs && !r->bad; i++) {
+        bc_size(r);
+        bc_size(r);
+    }
+    size_t nloc = bc_size(r);
+    for (size_t i = 0; i < nloc && !r->bad; i++) {
+        bc_string(r, &len);
+        bc_size(r);
+        bc_size(r);
+    }
+}
+
+/* The line of instruction pc (as luaG_getfuncline finds it). */
+static inline int bc_pc_line(const bc_t *r, const bc_lines_t *li, size_t pc)
+{
+    long line = (long)li->linedefined;
+    long basepc = -1;
+    bc_t a = *r;
+    a.p = li->abs_at;
+    for (size_t i = 0; i < li->nabs && !a.bad; i++) {
+        size_t apc = bc_size(&a), aline = bc_size(&a);
+        if (apc > pc)
+            break;
+        basepc = (long)apc;
+        line = (long)aline;
+    }
+    for (size_t i = (size_t)(basepc + 1); i <= pc && i < li->nline; i++)
+        line += (signed char)li->lineinfo[i];
+    return (int)line;
+}
+
 #endif

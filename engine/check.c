@@ -422,26 +422,6 @@ typedef struct {
     size_t len;
 } kstr_t;
 
-/* The line of instruction pc (luaG_getfuncline). */
-static int pc_line(const bc_t *r, size_t linedefined, const unsigned char *lineinfo, size_t nline,
-                   const unsigned char *abs_at, size_t nabs, size_t pc)
-{
-    long line = (long)linedefined;
-    long basepc = -1;
-    bc_t a = *r;
-    a.p = abs_at;
-    for (size_t i = 0; i < nabs && !a.bad; i++) {
-        size_t apc = bc_size(&a), aline = bc_size(&a);
-        if (apc > pc)
-            break;
-        basepc = (long)apc;
-        line = (long)aline;
-    }
-    for (size_t i = (size_t)(basepc + 1); i <= pc && i < nline; i++)
-        line += (signed char)lineinfo[i];
-    return (int)line;
-}
-
 /* Walks one dumped function. env[i] of the parent says whether its upvalue i
  * is the rules' environment (_ENV of the file). */
 static void bc_function(bc_t *r, const unsigned char *parent_env, size_t nparent, int depth, grefs_t *out)
@@ -498,20 +478,8 @@ static void bc_function(bc_t *r, const unsigned char *parent_env, size_t nparent
     size_t nprotos = bc_size(r);
     for (size_t i = 0; i < nprotos && !r->bad; i++)
         bc_function(r, env, nup, depth + 1, out);
-    size_t nline = bc_size(r);
-    const unsigned char *lineinfo = bc_skip(r, nline);
-    size_t nabs = bc_size(r);
-    const unsigned char *abs_at = r->p;
-    for (size_t i = 0; i < nabs && !r->bad; i++) {
-        bc_size(r);
-        bc_size(r);
-    }
-    size_t nloc = bc_size(r);
-    for (size_t i = 0; i < nloc && !r->bad; i++) {
-        bc_string(r, &len);
-        bc_size(r);
-        bc_size(r);
-    }
+    bc_lines_t li;
+    bc_read_lines(r, linedefined, &li);
     size_t nupnames = bc_size(r);
     for (size_t i = 0; i < nupnames && !r->bad; i++)
         bc_string(r, &len);
@@ -534,10 +502,10 @@ static void bc_function(bc_t *r, const unsigned char *parent_env, size_t nparent
                 }
             }
             gref_add(out, 0, depth > 0, k[c].s, k[c].len, field, flen,
-                     pc_line(r, linedefined, lineinfo, nline, abs_at, nabs, pc));
+                     bc_pc_line(r, &li, pc));
         } else if (op == OPC_SETTABUP && a < nup && env[a] && b < nk && k[b].s) {
             gref_add(out, 1, depth > 0, k[b].s, k[b].len, NULL, 0,
-                     pc_line(r, linedefined, lineinfo, nline, abs_at, nabs, pc));
+                     bc_pc_line(r, &li, pc));
         }
     }
     free(k);

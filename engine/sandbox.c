@@ -744,20 +744,8 @@ static void bc_function(bc_t *r, int depth, const unsigned char *outer, size_t n
             return;
     }
     /* debug information: line of each instruction, upvalue names */
-    size_t nline = bc_size(r);
-    const unsigned char *lineinfo = bc_skip(r, nline);
-    size_t nabs = bc_size(r);
-    const unsigned char *abs_at = r->p;
-    for (size_t i = 0; i < nabs && !r->bad; i++) {
-        bc_size(r);
-        bc_size(r);
-    }
-    size_t nloc = bc_size(r);
-    for (size_t i = 0; i < nloc && !r->bad; i++) {
-        bc_string(r, &len);
-        bc_size(r);
-        bc_size(r);
-    }
+    bc_lines_t li;
+    bc_read_lines(r, linedefined, &li);
     size_t nupnames = bc_size(r);
     const char *upname[256] = {0};
     size_t upnamelen[256] = {0};
@@ -794,22 +782,8 @@ static void bc_function(bc_t *r, int depth, const unsigned char *outer, size_t n
         }
         if (!what)
             continue;
-        /* the line of instruction pc (luaG_getfuncline) */
-        long line = (long)linedefined;
-        size_t basepc = (size_t)-1;
-        bc_t a = *r;
-        a.p = abs_at;
-        for (size_t i = 0; i < nabs; i++) {
-            size_t apc = bc_size(&a), aline = bc_size(&a);
-            if (apc > pc)
-                break;
-            basepc = apc;
-            line = (long)aline;
-        }
-        for (size_t i = basepc + 1; i <= pc && i < nline; i++)
-            line += (signed char)lineinfo[i];
         finding_t *f = r->user;
-        f->line = (int)line;
+        f->line = bc_pc_line(r, &li, pc);
         snprintf(f->what, sizeof f->what, "%s", what);
         return;
     }
