@@ -927,6 +927,10 @@ static void push_case_schema(sr_engine_t *e)
     sr_diag_t d;
     sr_diag_init(&d);
     int top = lua_gettop(L);
+    if (path && sr_schema_kept_doc(L, path)) { /* read by sr_engine_load_schemas a moment ago */
+        free(path);
+        return;
+    }
     if (!path || sr_reader_open(&rd, path, SR_IN_YAML, NULL, &d) != SR_OK || sr_reader_next(rd, L, &d) != SR_OK ||
         !lua_istable(L, -1)) {
         /* the engine validated its cases against this schema when it opened: only memory can fail here */
@@ -1040,6 +1044,7 @@ sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d)
         st = SR_ERR_RULE;
     }
     sr_findings_free(&f);
+    sr_schema_keep_docs(e->sb.L, 0); /* the case schema's document, kept for the checker by open_ruleset */
     lua_gc(e->sb.L, LUA_GCCOLLECT); /* the checker's tables: every worker's engine stays small */
     return st;
 }

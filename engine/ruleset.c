@@ -431,6 +431,8 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_di
         sr_diag_set(d, st, mpath, 1, 1, NULL, "the manifest must be a mapping");
         goto cleanup;
     }
+    if (lint)
+        sr_schema_keep_docs(L, 1); /* the checker reads the case schema again */
     if ((st = sr_engine_load_schemas(e, man, rd, mpath, d)) != SR_OK)
         goto cleanup;
     if ((st = manifest_string(rd, L, mpath, "name", 1, &e->name, d)) != SR_OK ||
@@ -566,6 +568,8 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_di
 
 cleanup:
     lua_settop(L, top);
+    if (lint)
+        sr_schema_keep_docs(L, 0);
     sr_reader_close(rd);
     free(text);
     free(chunk);

@@ -1914,6 +1914,32 @@ sr_status_t sr_schema_compile(sr_schema_t **out, lua_State *L, int idx, const ch
     return SR_OK;
 }
 
+/* Registry field: path -> document read by sr_schema_load, while kept. */
+#define REG_KEPT_DOCS "sr.schema.kept_docs"
+
+void sr_schema_keep_docs(lua_State *L, int on)
+{
+    if (on)
+        lua_newtable(L);
+    else
+        lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_KEPT_DOCS);
+}
+
+int sr_schema_kept_doc(lua_State *L, const char *path)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REG_KEPT_DOCS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_getfield(L, -1, path) != LUA_TTABLE) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_remove(L, -2); /* the kept documents */
+    return 1;
+}
+
 sr_status_t sr_schema_load(sr_schema_t **out, lua_State *L, const char *path, sr_diag_t *d)
 {
     *out = NULL;
@@ -1929,6 +1955,10 @@ sr_status_t sr_schema_load(sr_schema_t **out, lua_State *L, const char *path, sr
     }
     if (st == SR_OK) {
         st = sr_schema_compile(out, L, -1, path, rd, d);
+        if (st == SR_OK && lua_getfield(L, LUA_REGISTRYINDEX, REG_KEPT_DOCS) == LUA_TTABLE) {
+            lua_pushvalue(L, top + 1); /* the document */
+            lua_setfield(L, -2, path);
+        }
         lua_settop(L, top);
     }
     if (st == SR_OK) {

@@ -116,6 +116,16 @@ char *sr_path_string(const sr_pathseg_t *path, size_t n);
  * *out is NULL. The caller frees *out with sr_schema_free. */
 sr_status_t sr_schema_load(sr_schema_t **out, lua_State *L, const char *path, sr_diag_t *d);
 
+/* While on (per state), sr_schema_load keeps the document it read from each
+ * path (the Lua table, before compiling) so that a later reader of the same
+ * file in the same state gets it from sr_schema_kept_doc instead of parsing
+ * the file again: sr_engine_open's checker reads the case schema the engine
+ * has just compiled. Turning it off drops every document kept. */
+void sr_schema_keep_docs(lua_State *L, int on);
+/* Pushes the document sr_schema_load kept for path and returns 1, or pushes
+ * nothing and returns 0 when none is kept. [-0, +(0|1)] */
+int sr_schema_kept_doc(lua_State *L, const char *path);
+
 /* Compiles the schema value at idx (a table or a boolean), as read by rd
  * (for positions in messages; may be NULL). name is the file name used in
  * messages. Same results as sr_schema_load. [-0, +0] */
