@@ -3,6 +3,7 @@
 #include "reader.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -89,21 +90,6 @@ struct sr_reader {
 /* ------------------------------------------------------------------ */
 /* Scalar resolution                                                    */
 
-static int all_digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
-static int eq(const char *s, size_t n, const char *lit)
-{
-    return strlen(lit) == n && memcmp(s, lit, n) == 0;
-}
-
 static int is_float_text(const char *s, size_t n)
 {
     /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
@@ -132,43 +118,110 @@ static int is_float_text(const char *s, size_t n)
     return i == n;
 }
 
+/* Is s (n bytes) one of the three spellings of a word: all lower case,
+ * capitalised, all upper case? lower is the word in lower case. */
+static int is_word3(const char *s, size_t n, const char *lower, size_t wn)
+{
+    if (n != wn)
+        return 0;
+    if (memcmp(s, lower, n) == 0)
+        return 1;
+    /* "True": upper first letter, the rest lower */
+    size_t skip = lower[0] == '.' ? 1 : 0; /* ".Inf": the letter after the dot */
+    if (s[skip] != lower[skip] - 'a' + 'A')
+        return 0;
+    if (memcmp(s + skip + 1, lower + skip + 1, n - skip - 1) == 0)
+        return 1;
+    for (size_t i = skip + 1; i < n; i++)
+        if (s[i] != lower[i] - 'a' + 'A')
+            return 0;
+    return 1;
+}
+
+/* ".nan": ".nan", ".NaN" or ".NAN" (not ".Nan"). */
+static int is_nan_text(const char *s, size_t n)
+{
+    return n == 4 && (memcmp(s, ".nan", 4) == 0 || memcmp(s, ".NaN", 4) == 0 || memcmp(s, ".NAN", 4) == 0);
+}
+
 void sr_resolve_plain(const char *s, size_t n, sr_scalar_t *out)
 {
     memset(out, 0, sizeof *out);
     out->kind = SR_SCALAR_STR;
-    if (n == 0 || eq(s, n, "~") || eq(s, n, "null") || eq(s, n, "Null") || eq(s, n, "NULL")) {
+    if (n == 0) {
         out->kind = SR_SCALAR_NULL;
         return;
     }
-    if (eq(s, n, "true") || eq(s, n, "True") || eq(s, n, "TRUE")) {
-        out->kind = SR_SCALAR_BOOL;
-        out->b = 1;
+    /* Words first: only these first letters can start one, and no number
+     * starts with a letter. */
+    switch (s[0]) {
+    case '~':
+        if (n == 1)
+            out->kind = SR_SCALAR_NULL;
         return;
-    }
-    if (eq(s, n, "false") || eq(s, n, "False") || eq(s, n, "FALSE")) {
-        out->kind = SR_SCALAR_BOOL;
+    case 'n': case 'N':
+        if (is_word3(s, n, "null", 4))
+            out->kind = SR_SCALAR_NULL;
         return;
+    case 't': case 'T':
+        if (is_word3(s, n, "true", 4)) {
+            out->kind = SR_SCALAR_BOOL;
+            out->b = 1;
+        }
+        return;
+    case 'f': case 'F':
+        if (is_word3(s, n, "false", 5))
+            out->kind = SR_SCALAR_BOOL;
+        return;
+    case '+': case '-': case '.':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        break;
+    default:
+        return; /* a string */
     }
     if (n > 64)
         return; /* no number is that long: keep the text */
-    char tmp[72];
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
     size_t sign = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-    if (all_digits(s + sign, n - sign)) {
+    size_t i = sign;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == n && n > sign) { /* [-+]?[0-9]+ */
         if (n - sign > 1 && s[sign] == '0')
             return; /* 010: a string, so that no one reads it as octal or ten */
-        errno = 0;
-        long long v = strtoll(tmp, NULL, 10);
-        if (errno == ERANGE) {
+        /* as strtoll, without a copy: beyond the range of a 64-bit integer
+         * it is a float */
+        unsigned long long limit = s[0] == '-' ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+        unsigned long long v = 0;
+        int over = 0;
+        for (i = sign; i < n; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (v > (limit - d) / 10) {
+                over = 1;
+                break;
+            }
+            v = v * 10 + d;
+        }
+        if (over) {
+            char tmp[72];
+            memcpy(tmp, s, n);
+            tmp[n] = '\0';
             out->kind = SR_SCALAR_FLOAT;
             out->f = strtod(tmp, NULL);
         } else {
             out->kind = SR_SCALAR_INT;
-            out->i = v;
+            if (s[0] != '-')
+                out->i = (long long)v;
+            else if (v == (unsigned long long)LLONG_MAX + 1)
+                out->i = LLONG_MIN;
+            else
+                out->i = -(long long)v;
         }
         return;
     }
+    char tmp[72];
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
     if (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
         int base = s[1] == 'o' ? 8 : 16;
         char *end;
@@ -181,18 +234,14 @@ void sr_resolve_plain(const char *s, size_t n, sr_scalar_t *out)
         }
         return;
     }
-    if (eq(s, n, ".inf") || eq(s, n, ".Inf") || eq(s, n, ".INF") || eq(s, n, "+.inf") ||
-        eq(s, n, "+.Inf") || eq(s, n, "+.INF")) {
+    const char *t = s + sign;
+    size_t tn = n - sign;
+    if (t[0] == '.' && (is_word3(t, tn, ".inf", 4))) {
         out->kind = SR_SCALAR_FLOAT;
-        out->f = HUGE_VAL;
+        out->f = s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
         return;
     }
-    if (eq(s, n, "-.inf") || eq(s, n, "-.Inf") || eq(s, n, "-.INF")) {
-        out->kind = SR_SCALAR_FLOAT;
-        out->f = -HUGE_VAL;
-        return;
-    }
-    if (eq(s, n, ".nan") || eq(s, n, ".NaN") || eq(s, n, ".NAN")) {
+    if (is_nan_text(s, n)) {
         out->kind = SR_SCALAR_FLOAT;
         out->f = NAN;
         return;
@@ -808,32 +857,46 @@ static sr_status_t yaml_next(sr_reader_t *r)
 /* ------------------------------------------------------------------ */
 /* JSON Lines                                                           */
 
+/* Bytes that can end a number or true/false/null, as the scan back to the
+ * token's start accepts them: "0123456789+-.eEtruefalsn". */
+static const unsigned char json_word_byte[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1, ['t'] = 1,
+    ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1,
+};
+
 /* Column (1-based, in characters) of the token that ends at byte end of the
- * current line. */
-static int json_token_col(sr_reader_t *r, size_t end, char kind)
+ * current line. For a string, text is what yajl handed over: when it points
+ * into the line (no escapes to decode), the opening quote is just before it. */
+static int json_token_col(sr_reader_t *r, size_t end, char kind, const unsigned char *text)
 {
     const char *s = r->jline;
     size_t start = end;
     if (kind == '"') {
-        /* end is just past the closing quote: find the opening one */
-        size_t q = end >= 2 ? end - 2 : 0;
-        for (;;) {
-            if (s[q] == '"') {
-                size_t bs = 0;
-                while (q > bs && s[q - 1 - bs] == '\\')
-                    bs++;
-                if (bs % 2 == 0)
+        uintptr_t t = (uintptr_t)text, l = (uintptr_t)s;
+        if (text && t > l && t <= l + r->jline_len && s[t - l - 1] == '"') {
+            start = t - l - 1;
+        } else {
+            /* end is just past the closing quote: find the opening one */
+            size_t q = end >= 2 ? end - 2 : 0;
+            for (;;) {
+                if (s[q] == '"') {
+                    size_t bs = 0;
+                    while (q > bs && s[q - 1 - bs] == '\\')
+                        bs++;
+                    if (bs % 2 == 0)
+                        break;
+                }
+                if (q == 0)
                     break;
+                q--;
             }
-            if (q == 0)
-                break;
-            q--;
+            start = q;
         }
-        start = q;
     } else if (kind == '{' || kind == '[') {
         start = end ? end - 1 : 0;
     } else {
-        while (start > 0 && strchr("0123456789+-.eEtruefalsn", s[start - 1]) && s[start - 1] != '\0')
+        while (start > 0 && json_word_byte[(unsigned char)s[start - 1]])
             start--;
     }
     /* count on from the previous token (tokens come left to right): counting
@@ -844,16 +907,20 @@ static int json_token_col(sr_reader_t *r, size_t end, char kind)
         i = r->jcol_off;
         col = r->jcol_at;
     }
-    for (; i < start && i < r->jline_len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            col++;
+    size_t stop = start < r->jline_len ? start : r->jline_len;
+    if (stop > i) {
+        col += (int)(stop - i);
+        for (; i < stop; i++)
+            col -= (s[i] & 0xC0) == 0x80; /* UTF-8 continuation bytes are no column */
+    }
     r->jcol_off = i;
     r->jcol_at = col;
     return col;
 }
 
 static int jline(sr_reader_t *r) { return (int)r->lineno; }
-static int jcol(sr_reader_t *r, char kind) { return json_token_col(r, yajl_get_bytes_consumed(r->yh), kind); }
+static int jcol(sr_reader_t *r, char kind) { return json_token_col(r, yajl_get_bytes_consumed(r->yh), kind, NULL); }
+static int jcol_str(sr_reader_t *r, const unsigned char *s) { return json_token_col(r, yajl_get_bytes_consumed(r->yh), '"', s); }
 
 static void json_value_done(sr_reader_t *r)
 {
@@ -909,7 +976,7 @@ static int j_double(void *ctx, double v)
 static int j_string(void *ctx, const unsigned char *s, size_t n)
 {
     sr_reader_t *r = ctx;
-    on_scalar(r, (const char *)s, n, 0, jline(r), jcol(r, '"'));
+    on_scalar(r, (const char *)s, n, 0, jline(r), jcol_str(r, s));
     json_value_done(r);
     return !r->failed;
 }
@@ -917,7 +984,7 @@ static int j_string(void *ctx, const unsigned char *s, size_t n)
 static int j_key(void *ctx, const unsigned char *s, size_t n)
 {
     sr_reader_t *r = ctx;
-    on_key(r, (const char *)s, n, jline(r), jcol(r, '"'));
+    on_key(r, (const char *)s, n, jline(r), jcol_str(r, s));
     return !r->failed;
 }
 
@@ -953,25 +1020,40 @@ static int json_read_line(sr_reader_t *r, const char **line, size_t *len)
 {
     for (;;) {
         input_drop(r, r->feed);
-        size_t end = r->feed;
-        int c;
-        while ((c = input_at(r, end)) != -1 && c != '\n') {
-            end++;
-            if (end - r->feed > r->lim.max_doc_bytes) {
-                /* overlong line: skip it whole, report it */
-                while ((c = input_at(r, end)) != -1 && c != '\n') {
-                    end++;
-                    if (end - r->buf_start > 4 * CHUNK) {
-                        r->feed = end;
-                        input_drop(r, end);
-                    }
+        size_t end = r->feed; /* no newline in [feed, end) */
+        int c = -1;
+        for (;;) {
+            /* look for the newline in the window, but no further than one
+             * byte past the limit */
+            size_t stop = r->buf_start + r->buf_len;
+            if (stop - r->feed > r->lim.max_doc_bytes + 1)
+                stop = r->feed + r->lim.max_doc_bytes + 1;
+            if (end < stop) {
+                const char *nl = memchr(r->buf + (end - r->buf_start), '\n', stop - end);
+                if (nl) {
+                    end = (size_t)(nl - r->buf) + r->buf_start;
+                    c = '\n';
+                    break;
                 }
-                r->lineno++;
-                r->feed = c == -1 ? end : end + 1;
-                *line = NULL;
-                *len = 0;
-                return 2;
+                end = stop;
             }
+            if (end - r->feed > r->lim.max_doc_bytes || input_fill(r) == 0)
+                break;
+        }
+        if (c == -1 && end - r->feed > r->lim.max_doc_bytes) {
+            /* overlong line: skip it whole, report it */
+            while ((c = input_at(r, end)) != -1 && c != '\n') {
+                end++;
+                if (end - r->buf_start > 4 * CHUNK) {
+                    r->feed = end;
+                    input_drop(r, end);
+                }
+            }
+            r->lineno++;
+            r->feed = c == -1 ? end : end + 1;
+            *line = NULL;
+            *len = 0;
+            return 2;
         }
         if (c == -1 && end == r->feed)
             return 0;
