@@ -4,10 +4,10 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_gen.h>
 #include <yaml.h>
 
 #include "engine.h"
@@ -47,9 +47,36 @@ typedef struct {
     long long index;
 } step_t;
 
+/* A map key being written, its value left on the Lua stack at slot. */
+typedef struct {
+    const char *s;
+    size_t len;
+    lua_Integer rank;
+    int slot;
+} mkey_t;
+
+/* Keys of the maps on the current path, innermost last: each map takes a
+ * segment and gives it back when written, so one array serves a record. */
+typedef struct {
+    mkey_t *k;
+    size_t n, cap;
+    mkey_t local[64];
+} kstack_t;
+
+/* Ranks of the key strings met in this record, by address: a key is the
+ * same interned string in every table of the record, and every string met
+ * stays alive (the record holds it) while the record is written. */
+#define RANK_SLOTS 128
+typedef struct {
+    const char *s;
+    lua_Integer rank;
+} rank_slot_t;
+
 struct visitor {
     lua_State *L;
     int rank_idx;        /* absolute index of the rank table, or 0 */
+    kstack_t ks;
+    rank_slot_t ranks[RANK_SLOTS];
     step_t path[MAX_DEPTH + 1];
     int depth;           /* steps in path */
     sr_diag_t *d;
@@ -102,6 +129,103 @@ static int format_double(double x, char *buf, size_t n)
 
 static int visit(visitor_t *v, int idx, int depth);
 
+static int mkey_before(const mkey_t *x, const mkey_t *y)
+{
+    if (x->rank != y->rank)
+        return x->rank < y->rank;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c < 0 : x->len < y->len;
+}
+
+static int mkey_cmp(const void *a, const void *b) { return mkey_before(b, a) - mkey_before(a, b); }
+
+/* The rank of the key string s, at the top of the stack: from the record's
+ * cache, else from the rank table (then cached). [-0, +0] */
+static lua_Integer key_rank(visitor_t *v, const char *s)
+{
+    size_t h = ((uintptr_t)s >> 4) % RANK_SLOTS;
+    for (int probe = 0; probe < 4; probe++, h = (h + 1) % RANK_SLOTS) {
+        if (v->ranks[h].s == s)
+            return v->ranks[h].rank;
+        if (!v->ranks[h].s)
+            break;
+    }
+    lua_State *L = v->L;
+    lua_Integer rank = LUA_MAXINTEGER;
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, v->rank_idx) == LUA_TNUMBER)
+        rank = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (!v->ranks[h].s) {
+        v->ranks[h].s = s;
+        v->ranks[h].rank = rank;
+    }
+    return rank;
+}
+
+/* Collects the keys of the map at idx in the order sr_key_cmp gives, into
+ * v->ks from *base on (count in *count); pushes each key and its value, so
+ * that neither has to be looked up again. On failure (a key that is not a
+ * string, no memory) pushes nothing and fails v. [-0, +2 * count] */
+static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
+{
+    lua_State *L = v->L;
+    kstack_t *ks = &v->ks;
+    int top = lua_gettop(L);
+    size_t b = ks->n, n = 0;
+    const char *err = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* ... key value */
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            err = "result has a non-string key (a table mixing list and map entries?)";
+            break;
+        }
+        if (n % 16 == 0 && !lua_checkstack(L, 40)) {
+            err = "result nested too deeply for the Lua stack";
+            break;
+        }
+        if (b + n == ks->cap) {
+            size_t cap = ks->cap * 2;
+            mkey_t *p = ks->k == ks->local ? malloc(cap * sizeof *p) : realloc(ks->k, cap * sizeof *p);
+            if (!p) {
+                err = "out of memory";
+                break;
+            }
+            if (ks->k == ks->local)
+                memcpy(p, ks->local, sizeof ks->local);
+            ks->k = p;
+            ks->cap = cap;
+        }
+        mkey_t *k = &ks->k[b + n];
+        k->s = lua_tolstring(L, -2, &k->len);
+        k->slot = lua_gettop(L);
+        k->rank = v->rank_idx ? key_rank(v, k->s) : LUA_MAXINTEGER;
+        n++;
+        lua_pushvalue(L, -2); /* the key again, for lua_next */
+    }
+    if (err) {
+        lua_settop(L, top);
+        return vfail(v, err);
+    }
+    mkey_t *k = ks->k + b;
+    if (n > 12) {
+        qsort(k, n, sizeof *k, mkey_cmp);
+    } else {
+        for (size_t i = 1; i < n; i++) { /* insertion sort: maps are small */
+            mkey_t t = k[i];
+            size_t j = i;
+            for (; j > 0 && mkey_before(&t, &k[j - 1]); j--)
+                k[j] = k[j - 1];
+            k[j] = t;
+        }
+    }
+    ks->n = b + n;
+    *base = b;
+    *count = n;
+    return 0;
+}
+
 static int visit_table(visitor_t *v, int idx, int depth)
 {
     lua_State *L = v->L;
@@ -127,55 +251,23 @@ static int visit_table(visitor_t *v, int idx, int depth)
         }
         return v->close(v, 0);
     }
-    /* a map: collect and sort the keys */
-    size_t count = 0, cap = 16;
-    sr_key_t *keys = malloc(cap * sizeof *keys);
-    if (!keys)
-        return vfail(v, "out of memory");
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pop(L, 1);
-            free(keys);
-            return vfail(v, "result has a non-string key (a table mixing list and map entries?)");
-        }
-        if (count == cap) {
-            cap *= 2;
-            sr_key_t *p = realloc(keys, cap * sizeof *p);
-            if (!p) {
-                lua_pop(L, 1);
-                free(keys);
-                return vfail(v, "out of memory");
-            }
-            keys = p;
-        }
-        keys[count].s = lua_tolstring(L, -1, &keys[count].len); /* anchored by the table */
-        keys[count].rank = LUA_MAXINTEGER;
-        if (v->rank_idx) {
-            lua_pushvalue(L, -1);
-            if (lua_rawget(L, v->rank_idx) == LUA_TNUMBER)
-                keys[count].rank = lua_tointeger(L, -1);
-            lua_pop(L, 1);
-        }
-        count++;
-    }
-    qsort(keys, count, sizeof *keys, sr_key_cmp);
+    int top = lua_gettop(L);
+    size_t base, count;
+    if (collect_keys(v, idx, &base, &count))
+        return -1;
     int rc = v->open(v, 1);
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        step->key = keys[i].s;
-        step->len = keys[i].len;
+        const mkey_t *k = &v->ks.k[base + i];
+        step->key = k->s;
+        step->len = k->len;
         v->depth = depth + 1;
-        rc = v->scalar_str(v, keys[i].s, keys[i].len);
-        if (rc == 0) {
-            lua_pushlstring(L, keys[i].s, keys[i].len);
-            lua_rawget(L, idx);
-            rc = visit(v, lua_gettop(L), depth + 1);
-            lua_pop(L, 1);
-        }
+        rc = v->scalar_str(v, k->s, k->len);
+        if (rc == 0)
+            rc = visit(v, k->slot, depth + 1);
         v->depth = depth;
     }
-    free(keys);
+    v->ks.n = base;
+    lua_settop(L, top);
     if (rc)
         return -1;
     return v->close(v, 1);
@@ -217,38 +309,18 @@ static int visit(visitor_t *v, int idx, int depth)
     }
 }
 
-/* ---- JSON back end ---- */
-
-static int jcheck(visitor_t *v, yajl_gen_status st)
-{
-    if (st == yajl_gen_status_ok)
-        return 0;
-    if (st == yajl_gen_invalid_string)
-        return vfail(v, "result contains a string that is not valid UTF-8");
-    return vfail(v, "cannot generate JSON");
-}
-static int j_null(visitor_t *v) { return jcheck(v, yajl_gen_null(v->ud)); }
-static int j_bool(visitor_t *v, int b) { return jcheck(v, yajl_gen_bool(v->ud, b)); }
-static int j_int(visitor_t *v, lua_Integer i) { return jcheck(v, yajl_gen_integer(v->ud, (long long)i)); }
-static int j_num(visitor_t *v, const char *s, size_t n) { return jcheck(v, yajl_gen_number(v->ud, s, n)); }
-static int j_str(visitor_t *v, const char *s, size_t n)
-{
-    return jcheck(v, yajl_gen_string(v->ud, (const unsigned char *)s, n));
-}
-static int j_open(visitor_t *v, int is_map)
-{
-    return jcheck(v, is_map ? yajl_gen_map_open(v->ud) : yajl_gen_array_open(v->ud));
-}
-static int j_close(visitor_t *v, int is_map)
-{
-    return jcheck(v, is_map ? yajl_gen_map_close(v->ud) : yajl_gen_array_close(v->ud));
-}
-
 static void visitor_init(visitor_t *v, lua_State *L, sr_diag_t *d)
 {
-    memset(v, 0, sizeof *v);
     v->L = L;
+    v->rank_idx = 0;
+    v->ks.k = v->ks.local;
+    v->ks.n = 0;
+    v->ks.cap = sizeof v->ks.local / sizeof v->ks.local[0];
+    v->depth = 0;
     v->d = d;
+    v->failed = 0;
+    v->ud = NULL;
+    memset(v->ranks, 0, sizeof v->ranks);
     lua_getfield(L, LUA_REGISTRYINDEX, SR_REG_KEY_RANK);
     if (lua_istable(L, -1))
         v->rank_idx = lua_gettop(L);
@@ -258,48 +330,283 @@ static void visitor_init(visitor_t *v, lua_State *L, sr_diag_t *d)
 
 static void visitor_done(visitor_t *v)
 {
+    if (v->ks.k != v->ks.local)
+        free(v->ks.k);
     if (v->rank_idx)
         lua_remove(v->L, v->rank_idx);
 }
 
-static void j_print(void *ctx, const char *str, size_t len)
+/* ---- JSON back end: written straight into the record's buffer, byte for
+ * byte what yajl's generator (compact, validating UTF-8) used to write ---- */
+
+/* Room for n more bytes at the end of the record's buffer, or NULL once an
+ * allocation failed (the buffer remembers; the record is then refused as
+ * out of memory after the walk, whose own errors come first). */
+static char *jroom(visitor_t *v, size_t n)
 {
-    sr_buf_t *b = ctx;
-    if (b->len + len < b->cap && !b->failed) { /* yajl prints token by token: the common case */
-        memcpy(b->data + b->len, str, len);
-        b->len += len;
-        b->data[b->len] = '\0';
-        return;
-    }
-    sr_buf_append(b, str, len);
+    sr_buf_t *b = v->ud;
+    if (b->len + n < b->cap && !b->failed)
+        return b->data + b->len;
+    if (sr_buf_reserve(b, n) != 0)
+        return NULL;
+    return b->data + b->len;
 }
 
-/* Appends the JSON of the value at idx to into (yajl prints straight into
- * it); on failure into is left as it was. */
+static void jput(visitor_t *v, const char *s, size_t n)
+{
+    char *p = jroom(v, n);
+    if (p) {
+        memcpy(p, s, n);
+        ((sr_buf_t *)v->ud)->len += n;
+    }
+}
+
+static void jputc(visitor_t *v, char c)
+{
+    char *p = jroom(v, 1);
+    if (p) {
+        *p = c;
+        ((sr_buf_t *)v->ud)->len++;
+    }
+}
+
+/* yajl_string_validate_utf8's rule: a lead byte by its high bits, then that
+ * many bytes 10xxxxxx (overlong forms and surrogates pass, as they did). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t more;
+        if (c <= 0x7f) {
+            i++;
+            continue;
+        } else if ((c >> 5) == 0x6) {
+            more = 1;
+        } else if ((c >> 4) == 0xe) {
+            more = 2;
+        } else if ((c >> 3) == 0x1e) {
+            more = 3;
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < more)
+            return 0;
+        for (size_t k = 1; k <= more; k++)
+            if ((s[i + k] >> 6) != 0x2)
+                return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when one of the 8 bytes of x is escaped in JSON (yajl's list:
+ * below 0x20, '"', '\\'); the classic "has a byte less than" and "has a
+ * zero byte" tests, exact as to whether there is one. */
+static uint64_t escaped8(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    return (((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/* Per byte: 1 escaped in JSON (yajl's list: controls, '"', '\\'), 2 not
+ * ASCII (the string needs the UTF-8 check). */
+static const unsigned char jclass[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+static int j_str(visitor_t *v, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (escaped8(x))
+            break;
+        high |= x;
+    }
+    unsigned seen = 0;
+    while (i < n && !(jclass[s[i]] & 1))
+        seen |= jclass[s[i++]];
+    if ((i < n || seen || (high & HIGHS)) && !utf8_valid(s, n))
+        return vfail(v, "result contains a string that is not valid UTF-8");
+    char *p = jroom(v, n + 2);
+    if (!p)
+        return 0;
+    sr_buf_t *b = v->ud;
+    *p++ = '"';
+    memcpy(p, s, i);
+    if (i == n) { /* nothing to escape: the common case */
+        p[i] = '"';
+        b->len += n + 2;
+        return 0;
+    }
+    b->len += i + 1;
+    while (i < n) { /* yajl_string_encode's escapes */
+        size_t run = i;
+        while (i < n && !(jclass[s[i]] & 1))
+            i++;
+        jput(v, str + run, i - run);
+        if (i == n)
+            break;
+        char esc[7] = "\\u00";
+        unsigned char c = s[i++];
+        switch (c) {
+        case '\r': jput(v, "\\r", 2); break;
+        case '\n': jput(v, "\\n", 2); break;
+        case '\\': jput(v, "\\\\", 2); break;
+        case '"': jput(v, "\\\"", 2); break;
+        case '\f': jput(v, "\\f", 2); break;
+        case '\b': jput(v, "\\b", 2); break;
+        case '\t': jput(v, "\\t", 2); break;
+        default:
+            esc[4] = "0123456789ABCDEF"[c >> 4];
+            esc[5] = "0123456789ABCDEF"[c & 0x0F];
+            jput(v, esc, 6);
+        }
+    }
+    jputc(v, '"');
+    return 0;
+}
+
+static void j_int(visitor_t *v, lua_Integer x)
+{
+    char buf[24], *end = buf + sizeof buf, *p = end;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (x < 0)
+        *--p = '-';
+    jput(v, p, (size_t)(end - p));
+}
+
+static int jvisit(visitor_t *v, int idx, int depth);
+
+static int jvisit_table(visitor_t *v, int idx, int depth)
+{
+    lua_State *L = v->L;
+    if (depth >= MAX_DEPTH)
+        return vfail(v, "result nested too deeply (or a table contains itself)");
+    if (!lua_checkstack(L, 6))
+        return vfail(v, "result nested too deeply for the Lua stack");
+    step_t *step = &v->path[depth];
+    if (sr_lv_isarray(L, idx)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        jputc(v, '[');
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (i > 1)
+                jputc(v, ',');
+            step->key = NULL;
+            step->index = (long long)(i - 1);
+            v->depth = depth + 1;
+            lua_rawgeti(L, idx, i);
+            int rc = jvisit(v, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+            v->depth = depth;
+            if (rc)
+                return -1;
+        }
+        jputc(v, ']');
+        return 0;
+    }
+    int top = lua_gettop(L);
+    size_t base, count;
+    if (collect_keys(v, idx, &base, &count))
+        return -1;
+    jputc(v, '{');
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const mkey_t *k = &v->ks.k[base + i];
+        if (i)
+            jputc(v, ',');
+        step->key = k->s;
+        step->len = k->len;
+        v->depth = depth + 1;
+        rc = j_str(v, k->s, k->len);
+        if (rc == 0) {
+            jputc(v, ':');
+            rc = jvisit(v, k->slot, depth + 1);
+        }
+        v->depth = depth;
+    }
+    v->ks.n = base;
+    lua_settop(L, top);
+    if (rc)
+        return -1;
+    jputc(v, '}');
+    return 0;
+}
+
+static int jvisit(visitor_t *v, int idx, int depth)
+{
+    lua_State *L = v->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: jput(v, "null", 4); return 0;
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx))
+            jput(v, "true", 4);
+        else
+            jput(v, "false", 5);
+        return 0;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            j_int(v, lua_tointeger(L, idx));
+        } else {
+            double x = (double)lua_tonumber(L, idx);
+            if (!isfinite(x))
+                return vfail(v, "result contains a number that is not finite (NaN or infinity)");
+            char buf[64];
+            format_double(x, buf, sizeof buf);
+            jput(v, buf, strlen(buf));
+        }
+        return 0;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        return j_str(v, s, n);
+    }
+    case LUA_TTABLE: return jvisit_table(v, idx, depth);
+    case LUA_TLIGHTUSERDATA:
+        if (sr_lv_isnull(L, idx)) {
+            jput(v, "null", 4);
+            return 0;
+        }
+        /* fall through */
+    default: {
+        char msg[96];
+        snprintf(msg, sizeof msg, "result contains a %s value, which cannot be written",
+                 luaL_typename(L, idx));
+        return vfail(v, msg);
+    }
+    }
+}
+
+/* Appends the JSON of the value at idx to into; on failure into is left as
+ * it was. */
 static sr_status_t json_record(sr_buf_t *into, lua_State *L, int idx, sr_diag_t *d)
 {
     idx = lua_absindex(L, idx);
     size_t start = into->len;
-    yajl_gen g = yajl_gen_alloc(NULL);
-    if (!g) {
-        sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
-        return SR_ERR_NOMEM;
-    }
-    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-    yajl_gen_config(g, yajl_gen_print_callback, j_print, into);
     visitor_t v;
     visitor_init(&v, L, d);
-    v.ud = g;
-    v.scalar_null = j_null;
-    v.scalar_bool = j_bool;
-    v.scalar_int = j_int;
-    v.scalar_num = j_num;
-    v.scalar_str = j_str;
-    v.open = j_open;
-    v.close = j_close;
-    int rc = visit(&v, idx, 0);
+    v.ud = into;
+    int rc = jvisit(&v, idx, 0);
     visitor_done(&v);
-    yajl_gen_free(g);
+    if (into->data && !into->failed)
+        into->data[into->len] = '\0';
     sr_status_t st = SR_OK;
     if (rc != 0) {
         st = d->status;
