@@ -32,11 +32,59 @@ typedef struct {
 typedef struct {
     int is_map;
     int node;
-    long long count;         /* items so far (sequences) */
+    long long count;         /* entries so far */
     int have_key;            /* mapping: a key is on the Lua stack */
     int kline, kcol;
     size_t key_off, key_len;
+    int shape;               /* its shape (see below), or -1 */
+    int kidx;                /* mapping: the pending key's index in the shape, or -1 */
+    int cursor;              /* mapping: index in the shape of the key expected next */
+    uint64_t seen;           /* mapping: bit k set when key k of the shape is present */
 } frame_t;
+
+/* Shapes: what the documents read before on the same Lua state looked like.
+ * Documents tend to look alike (every case has the same keys in the same
+ * order), so per place in a document -- a shape: the root, the value under
+ * one key of a shape, the items of a sequence of a shape -- the reader
+ * remembers the keys seen there, in the order last seen, each with its Lua
+ * string kept in a table, and how many entries the mapping or sequence had.
+ * A key that matches one remembered is pushed from that table instead of
+ * being hashed and interned again, a duplicate key is told by a bit of the
+ * frame instead of a table look-up, and a table is created with room for
+ * the entries read there last time. What is remembered only changes how
+ * fast a document is read, never what it reads as. It grows to fixed
+ * bounds (then keys are read as before) and lives as long as the Lua state,
+ * shared by every reader on it: a userdata in the registry. */
+#define SHAPES_MAX 512           /* shapes per Lua state */
+#define SHAPE_MAX_KEYS 64        /* keys per shape: one bit each in frame_t.seen */
+#define SHAPE_MAX_KEY_LEN 64     /* longer keys are not remembered */
+#define SHAPES_MAX_STRINGS 4096  /* key strings kept per Lua state */
+#define SHAPE_MAX_HINT 256       /* a table is never created with room for more */
+
+typedef struct {
+    char *text;              /* malloc'd */
+    size_t len;
+    int slot;                /* index of its Lua string in the strings table */
+    int child;               /* shape of the value under this key, or -1 */
+} shape_key_t;
+
+typedef struct {
+    shape_key_t *keys;       /* mapping keys, malloc'd */
+    int nkeys, keys_cap;
+    int item;                /* shape of the items of a sequence, or -1 */
+    int hint;                /* entries the table read here last had */
+} shape_t;
+
+typedef struct {
+    shape_t *shapes;         /* malloc'd */
+    int nshapes, cap;
+    int nstrings;            /* key strings in the strings table (1..n) */
+} shapes_t;
+
+/* While a document is built (inside next_protected), the strings table and
+ * the array metatable sit at the bottom of the Lua stack. */
+#define KEYS_IDX 1
+#define ARRAY_MT_IDX 2
 
 struct sr_reader {
     char *name;
@@ -69,6 +117,7 @@ struct sr_reader {
     yajl_handle yh;
     const char *jline;           /* the line being parsed */
     size_t jline_len;
+    int jline_ascii;             /* no byte of the line is over 0x7F */
     size_t jcol_off;             /* a byte offset in jline whose column is known: */
     int jcol_at;                 /* columns are counted on from the last token's */
     long long lineno;
@@ -76,6 +125,7 @@ struct sr_reader {
 
     /* value building */
     lua_State *L;
+    shapes_t *shapes;            /* L's shapes, during sr_reader_next */
     frame_t *frames;
     size_t nframes, frames_cap;
     node_t *nodes;
@@ -421,6 +471,135 @@ static void fail(sr_reader_t *r, sr_status_t st, int line, int col, const char *
 }
 
 /* ------------------------------------------------------------------ */
+/* Shapes                                                               */
+
+static char shapes_regkey; /* its address keys the shapes in the registry */
+
+static int shapes_gc(lua_State *L)
+{
+    shapes_t *sh = lua_touserdata(L, 1);
+    for (int i = 0; i < sh->nshapes; i++) {
+        for (int k = 0; k < sh->shapes[i].nkeys; k++)
+            free(sh->shapes[i].keys[k].text);
+        free(sh->shapes[i].keys);
+    }
+    free(sh->shapes);
+    memset(sh, 0, sizeof *sh);
+    return 0;
+}
+
+/* Pushes the strings table of L's shapes, creating them on first use, and
+ * returns the shapes. [-0, +1, m] */
+static shapes_t *shapes_push(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &shapes_regkey) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        shapes_t *sh = lua_newuserdatauv(L, sizeof *sh, 1);
+        memset(sh, 0, sizeof *sh);
+        lua_newtable(L);
+        lua_setiuservalue(L, -2, 1);       /* pops the strings table */
+        lua_createtable(L, 0, 1);          /* metatable: frees the C side */
+        lua_pushcfunction(L, shapes_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_setmetatable(L, -2);           /* pops the metatable */
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &shapes_regkey); /* pops the copy */
+    }
+    shapes_t *sh = lua_touserdata(L, -1);
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);                     /* the userdata */
+    return sh;
+}
+
+/* A new empty shape; its index or -1 when there are too many. */
+static int shape_new(shapes_t *sh)
+{
+    if (sh->nshapes >= SHAPES_MAX)
+        return -1;
+    if (sh->nshapes == sh->cap) {
+        int cap = sh->cap ? sh->cap * 2 : 32;
+        shape_t *p = realloc(sh->shapes, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        sh->shapes = p;
+        sh->cap = cap;
+    }
+    shape_t *sp = &sh->shapes[sh->nshapes];
+    memset(sp, 0, sizeof *sp);
+    sp->item = -1;
+    return sh->nshapes++;
+}
+
+/* Shape of a container about to be opened in the innermost frame (or at the
+ * root), created when first met; -1 when there is none. */
+static int shape_of_child(sr_reader_t *r)
+{
+    shapes_t *sh = r->shapes;
+    if (r->nframes == 0)
+        return sh->nshapes ? 0 : shape_new(sh);
+    const frame_t *fr = &r->frames[r->nframes - 1];
+    if (fr->shape < 0 || (fr->is_map && fr->kidx < 0))
+        return -1;
+    shape_t *sp = &sh->shapes[fr->shape];
+    int id = fr->is_map ? sp->keys[fr->kidx].child : sp->item;
+    if (id >= 0)
+        return id;
+    if ((id = shape_new(sh)) < 0)
+        return -1;
+    sp = &sh->shapes[fr->shape]; /* shape_new may have moved the shapes */
+    if (fr->is_map)
+        sp->keys[fr->kidx].child = id;
+    else
+        sp->item = id;
+    return id;
+}
+
+/* Index in the innermost frame's shape of key s (n bytes), learnt when new;
+ * -1 when it is not and cannot be remembered. Expects the key the shape
+ * says comes next, else searches. [-0, +0, m] */
+static int shape_key(sr_reader_t *r, frame_t *fr, const char *s, size_t n)
+{
+    shapes_t *sh = r->shapes;
+    shape_t *sp = &sh->shapes[fr->shape];
+    int c = fr->cursor;
+    if (c < sp->nkeys && sp->keys[c].len == n && memcmp(sp->keys[c].text, s, n) == 0) {
+        fr->cursor = c + 1;
+        return c;
+    }
+    for (int k = 0; k < sp->nkeys; k++) {
+        if (sp->keys[k].len == n && memcmp(sp->keys[k].text, s, n) == 0) {
+            fr->cursor = k + 1;
+            return k;
+        }
+    }
+    if (sp->nkeys >= SHAPE_MAX_KEYS || n > SHAPE_MAX_KEY_LEN || sh->nstrings >= SHAPES_MAX_STRINGS)
+        return -1;
+    if (sp->nkeys == sp->keys_cap) {
+        int cap = sp->keys_cap ? sp->keys_cap * 2 : 8;
+        shape_key_t *p = realloc(sp->keys, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        sp->keys = p;
+        sp->keys_cap = cap;
+    }
+    lua_pushlstring(r->L, s, n);
+    lua_rawseti(r->L, KEYS_IDX, sh->nstrings + 1); /* pops the string */
+    /* no Lua error past this point (so nothing malloc'd above can leak) */
+    char *text = malloc(n + 1);
+    if (!text)
+        return -1;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    shape_key_t *k = &sp->keys[sp->nkeys];
+    k->text = text;
+    k->len = n;
+    k->slot = ++sh->nstrings;
+    k->child = -1;
+    fr->cursor = sp->nkeys + 1;
+    return sp->nkeys++;
+}
+
+/* ------------------------------------------------------------------ */
 /* Building Lua values                                                  */
 
 static void build_reset(sr_reader_t *r)
@@ -483,6 +662,7 @@ static void attach(sr_reader_t *r)
     if (fr->is_map) {
         lua_rawset(L, -3); /* map[key] = value; pops key and value */
         fr->have_key = 0;
+        fr->count++;
     } else {
         lua_rawseti(L, -2, ++fr->count); /* pops value */
     }
@@ -508,6 +688,17 @@ static void on_key(sr_reader_t *r, const char *s, size_t n, int line, int col)
     fr->kline = line;
     fr->kcol = col;
     fr->have_key = 1;
+    fr->kidx = fr->shape >= 0 ? shape_key(r, fr, s, n) : -1;
+    if (fr->kidx >= 0) {
+        uint64_t bit = (uint64_t)1 << fr->kidx;
+        lua_rawgeti(L, KEYS_IDX, r->shapes->shapes[fr->shape].keys[fr->kidx].slot); /* key */
+        if (fr->seen & bit) {
+            fail(r, SR_ERR_YAML, line, col, "duplicate key '%.*s'", (int)(n > 200 ? 200 : n), s);
+            return;
+        }
+        fr->seen |= bit;
+        return;
+    }
     lua_pushlstring(L, s, n);            /* key */
     lua_pushvalue(L, -1);
     if (lua_rawget(L, -3) != LUA_TNIL) { /* already present */
@@ -583,17 +774,28 @@ static void on_open(sr_reader_t *r, int is_map, int line, int col)
         r->frames = p;
         r->frames_cap = cap;
     }
+    int shape = shape_of_child(r);
+    int hint = shape >= 0 ? r->shapes->shapes[shape].hint : 0;
     frame_t *fr = &r->frames[r->nframes++];
     memset(fr, 0, sizeof *fr);
     fr->is_map = is_map;
     fr->node = node;
-    lua_createtable(L, 0, 0);
-    if (!is_map)
-        sr_lv_mark_array(L, -1);
+    fr->shape = shape;
+    fr->kidx = -1;
+    if (is_map) {
+        lua_createtable(L, 0, hint);
+    } else {
+        lua_createtable(L, hint, 0);
+        lua_pushvalue(L, ARRAY_MT_IDX);
+        lua_setmetatable(L, -2); /* pops the metatable */
+    }
 }
 
 static void on_close(sr_reader_t *r)
 {
+    frame_t *fr = &r->frames[r->nframes - 1];
+    if (fr->shape >= 0)
+        r->shapes->shapes[fr->shape].hint = fr->count < SHAPE_MAX_HINT ? (int)fr->count : SHAPE_MAX_HINT;
     r->nframes--;
     attach(r);
 }
@@ -899,6 +1101,8 @@ static int json_token_col(sr_reader_t *r, size_t end, char kind, const unsigned 
         while (start > 0 && json_word_byte[(unsigned char)s[start - 1]])
             start--;
     }
+    if (r->jline_ascii) /* one byte, one column */
+        return (int)(start < r->jline_len ? start : r->jline_len) + 1;
     /* count on from the previous token (tokens come left to right): counting
      * from the start of the line each time is quadratic in long lines */
     size_t i = 0;
@@ -909,9 +1113,20 @@ static int json_token_col(sr_reader_t *r, size_t end, char kind, const unsigned 
     }
     size_t stop = start < r->jline_len ? start : r->jline_len;
     if (stop > i) {
+        /* every byte but a UTF-8 continuation byte (10xxxxxx) is a column;
+         * eight at a time: bit 7 of a byte set and bit 6 clear */
+        size_t cont = 0;
         col += (int)(stop - i);
+        for (; i + 8 <= stop; i += 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            uint64_t m = w & ~(w << 1) & 0x8080808080808080ull;
+            if (m) /* rare: most text is ASCII */
+                cont += (size_t)__builtin_popcountll(m);
+        }
         for (; i < stop; i++)
-            col -= (s[i] & 0xC0) == 0x80; /* UTF-8 continuation bytes are no column */
+            cont += (s[i] & 0xC0) == 0x80;
+        col -= (int)cont;
     }
     r->jcol_off = i;
     r->jcol_at = col;
@@ -1015,6 +1230,21 @@ static const yajl_callbacks json_callbacks = {
     j_start_map, j_key, j_end, j_start_array, j_end,
 };
 
+/* Is every byte of s (n bytes) ASCII? */
+static int is_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++)
+        acc |= (unsigned char)s[i];
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 /* Reads the next non-blank line into [*line, *len). Returns 0 at EOF. */
 static int json_read_line(sr_reader_t *r, const char **line, size_t *len)
 {
@@ -1093,6 +1323,7 @@ static sr_status_t json_next(sr_reader_t *r)
     }
     r->jline = line;
     r->jline_len = len;
+    r->jline_ascii = is_ascii(line, len);
     r->jcol_off = 0;
     r->jcol_at = 1;
     r->json_values = 0;
@@ -1261,9 +1492,11 @@ static int next_protected(lua_State *L)
 {
     sr_reader_t *r = lua_touserdata(L, 1);
     lua_settop(L, 0);
+    r->shapes = shapes_push(L); /* KEYS_IDX */
+    sr_lv_push_array_mt(L);     /* ARRAY_MT_IDX */
     sr_status_t st = r->fmt == SR_IN_JSONL ? json_next(r) : yaml_next(r);
     lua_pushinteger(L, st);
-    return lua_gettop(L); /* the value (if any) and the status */
+    return lua_gettop(L) - ARRAY_MT_IDX; /* the value (if any) and the status */
 }
 
 sr_status_t sr_reader_next(sr_reader_t *r, lua_State *L, sr_diag_t *d)
