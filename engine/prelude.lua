@@ -29,6 +29,7 @@ local ARRAY_MT = host.array_mt    -- marks a table as a sequence (written as [..
 local P = { api_level = 1 }
 
 local INF = math.huge
+local type, getmetatable, setmetatable = type, getmetatable, setmetatable
 
 ---------------------------------------------------------------------------------------------
 -- Small helpers
@@ -95,6 +96,36 @@ local function get(t, path)
   return v
 end
 
+-- getter(path): function(t) doing get(t, path), with the steps of the common short paths
+-- held in upvalues (the evaluation reads paths on every case; they are the rule files'
+-- constants).
+local function getter(path)
+  local steps = path_steps[path]
+  local n = #steps
+  if n == 1 then
+    local k1 = steps[1]
+    return function(t)
+      if TRACE then TRACE(t, path) end
+      if type(t) ~= "table" then return nil end
+      local v = t[k1]
+      if v == NULL then return nil end
+      return v
+    end
+  elseif n == 2 then
+    local k1, k2 = steps[1], steps[2]
+    return function(t)
+      if TRACE then TRACE(t, path) end
+      if type(t) ~= "table" then return nil end
+      local v = t[k1]
+      if v == NULL or type(v) ~= "table" then return nil end
+      v = v[k2]
+      if v == NULL then return nil end
+      return v
+    end
+  end
+  return function(t) return get(t, path) end
+end
+
 local function labels_of(def, pos, what)
   if type(def.fr) ~= "string" or def.fr == "" then fail(pos, "%s needs a French label `fr`", what) end
   if type(def.en) ~= "string" or def.en == "" then fail(pos, "%s needs an English label `en`", what) end
@@ -110,35 +141,15 @@ local UNKNOWN = setmetatable({}, {
   __metatable = "unknown",
 })
 
-local function status_word(v, words)
+-- status_words(words): the words for true, false and unknown of a list of checks (`statuses`).
+local function status_words(words)
   words = words or {}
-  if v == true then return words.yes or "present" end
-  if v == false then return words.no or "absent" end
-  return words.unknown or "unknown"
+  return words.yes or "present", words.no or "absent", words.unknown or "unknown"
 end
 
--- Kleene "or": true if any is true; false if all are false; unknown otherwise.
-local function tri_or(values)
-  local seen_unknown = false
-  for _, v in ipairs(values) do
-    if v == true then return true end
-    if v ~= false then seen_unknown = true end
-  end
-  if seen_unknown then return UNKNOWN end
-  return false
-end
-
--- Kleene "and": false if any is false; true if all are true; unknown otherwise.
-local function tri_and(values)
-  local seen_unknown = false
-  for _, v in ipairs(values) do
-    if v == false then return false end
-    if v ~= true then seen_unknown = true end
-  end
-  if seen_unknown then return UNKNOWN end
-  return true
-end
-
+-- Kleene logic: "or" is true if any is true, false if all are false, unknown otherwise; "and"
+-- is false if any is false, true if all are true, unknown otherwise (any_of, all_of, for_any
+-- and the per-element checks form them as they go).
 local function tri_not(v)
   if v == true then return false end
   if v == false then return true end
@@ -154,10 +165,15 @@ end
 ---------------------------------------------------------------------------------------------
 
 local BOUNDED = {}   -- metatable tagging a value only known to lie between two limits
+-- The values whose metatable is BOUNDED, as keys: `BOUNDED_SET[v]` answers is_bounded(v) with
+-- one table read instead of a call (every condition and item asks it of every value it reads).
+local BOUNDED_SET = setmetatable({}, { __mode = "k" })
 
 -- value_between(lo, hi): an input known only to lie in [lo, hi] (integers, hi may be math.huge).
 local function value_between(lo, hi)
-  return setmetatable({ lo = lo, hi = hi }, BOUNDED)
+  local v = setmetatable({ lo = lo, hi = hi }, BOUNDED)
+  BOUNDED_SET[v] = true
+  return v
 end
 
 local function value_at_least(n)
@@ -190,12 +206,26 @@ local function read(accessor, subject, case, results)
   return value, note
 end
 
+-- reader(accessor): function(subject, case, results) doing read(accessor, ...), chosen once.
+local function reader(accessor)
+  if type(accessor) == "string" then return getter(accessor) end
+  if type(accessor) ~= "function" then
+    return function(subject, case, results) return read(accessor, subject, case, results) end
+  end
+  return function(subject, case, results)
+    local value, note = accessor(subject, case, results)
+    if value == NULL or value == UNKNOWN then value = nil end
+    return value, note
+  end
+end
+
 -- result "frankel.deficit": reads a field of the result computed by an earlier rule file.
 -- The words `unknown` and `indeterminate` and null all read as unknown (nil).
 local function result(path)
   local first = path:match("^[^%.]+")
+  local get_path = getter(path)
   local fn = function(_, _, results)
-    local v = get(results, path)
+    local v = get_path(results)
     if v == "unknown" or v == "indeterminate" then return nil end
     return v
   end
@@ -213,42 +243,85 @@ end
 ---------------------------------------------------------------------------------------------
 
 local function condition(accessor, test)
+  local read_value = reader(accessor)
   local fn = function(subject, case, results)
-    local v = read(accessor, subject, case, results)
-    if v == nil or is_bounded(v) then return UNKNOWN end
+    local v = read_value(subject, case, results)
+    if v == nil or BOUNDED_SET[v] then return UNKNOWN end
     return test(v)
   end
   if type(accessor) == "function" and DEPENDS[accessor] then DEPENDS[fn] = DEPENDS[accessor] end
   return fn
 end
 
-local function is(accessor, wanted)
-  return described(condition(accessor, function(v) return v == wanted end), "is", accessor, wanted)
+-- compared(accessor, op, n): the conditions `is`, `<`, `<=` and `>=`, each written out (one
+-- call less per evaluation than condition() with a test function).
+local function compared(accessor, op, n)
+  local read_value = reader(accessor)
+  local fn
+  if op == "is" then
+    fn = function(subject, case, results)
+      local v = read_value(subject, case, results)
+      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+      return v == n
+    end
+  elseif op == "<" then
+    fn = function(subject, case, results)
+      local v = read_value(subject, case, results)
+      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+      return v < n
+    end
+  elseif op == "<=" then
+    fn = function(subject, case, results)
+      local v = read_value(subject, case, results)
+      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+      return v <= n
+    end
+  else
+    fn = function(subject, case, results)
+      local v = read_value(subject, case, results)
+      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+      return v >= n
+    end
+  end
+  if type(accessor) == "function" and DEPENDS[accessor] then DEPENDS[fn] = DEPENDS[accessor] end
+  return described(fn, op, accessor, n)
 end
 
+local function is(accessor, wanted)
+  return compared(accessor, "is", wanted)
+end
+
+-- (lists are walked as ipairs would: up to the first nil)
 local function is_one_of(accessor, list)
   return described(condition(accessor, function(v)
-    for _, w in ipairs(list) do if v == w then return true end end
+    local i, w = 1, list[1]
+    while w ~= nil do
+      if v == w then return true end
+      i = i + 1
+      w = list[i]
+    end
     return false
   end), "is_one_of", accessor, list)
 end
 
 local function is_true(accessor) return is(accessor, true) end
-local function is_below(accessor, n)
-  return described(condition(accessor, function(v) return v < n end), "<", accessor, n)
-end
-local function is_at_most(accessor, n)
-  return described(condition(accessor, function(v) return v <= n end), "<=", accessor, n)
-end
-local function is_at_least(accessor, n)
-  return described(condition(accessor, function(v) return v >= n end), ">=", accessor, n)
-end
+local function is_below(accessor, n) return compared(accessor, "<", n) end
+local function is_at_most(accessor, n) return compared(accessor, "<=", n) end
+local function is_at_least(accessor, n) return compared(accessor, ">=", n) end
 
 -- includes_any("tumor.metastatic_sites", {"liver", "lung"}): does the list hold any of them?
 local function includes_any(accessor, wanted)
   return described(condition(accessor, function(list)
-    for _, v in ipairs(list) do
-      for _, w in ipairs(wanted) do if v == w then return true end end
+    local i, v = 1, list[1]
+    while v ~= nil do
+      local j, w = 1, wanted[1]
+      while w ~= nil do
+        if v == w then return true end
+        j = j + 1
+        w = wanted[j]
+      end
+      i = i + 1
+      v = list[i]
     end
     return false
   end), "includes_any", accessor, wanted)
@@ -261,21 +334,42 @@ local function call_condition(cond, subject, case, results)
   return v
 end
 
-local function any_of(...)
+-- The leading conditions of any_of/all_of (ipairs stops at the first nil) and their count.
+local function condition_list(...)
   local conds = { ... }
+  local n = 0
+  while conds[n + 1] ~= nil do n = n + 1 end
+  return conds, n
+end
+
+-- Every condition is evaluated (each may read fields or fail) before the answer is formed.
+local function any_of(...)
+  local conds, n = condition_list(...)
   return described(function(subject, case, results)
-    local values = {}
-    for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
-    return tri_or(values)
+    local any_true, any_unknown = false, false
+    for i = 1, n do
+      local v = call_condition(conds[i], subject, case, results)
+      if v == true then any_true = true
+      elseif v ~= false then any_unknown = true end
+    end
+    if any_true then return true end
+    if any_unknown then return UNKNOWN end
+    return false
   end, "any_of", conds)
 end
 
 local function all_of(...)
-  local conds = { ... }
+  local conds, n = condition_list(...)
   return described(function(subject, case, results)
-    local values = {}
-    for i, c in ipairs(conds) do values[i] = call_condition(c, subject, case, results) end
-    return tri_and(values)
+    local any_false, any_unknown = false, false
+    for i = 1, n do
+      local v = call_condition(conds[i], subject, case, results)
+      if v == false then any_false = true
+      elseif v ~= true then any_unknown = true end
+    end
+    if any_false then return false end
+    if any_unknown then return UNKNOWN end
+    return true
   end, "all_of", conds)
 end
 
@@ -289,12 +383,22 @@ end
 -- false for every element, unknown otherwise; an absent or empty list is unknown (nothing
 -- was assessed, which is not the same as "assessed and found absent").
 local function for_any(list_accessor, cond)
+  local read_list = reader(list_accessor)
   return described(function(subject, case, results)
-    local list = read(list_accessor, subject, case, results)
+    local list = read_list(subject, case, results)
     if type(list) ~= "table" or #list == 0 then return UNKNOWN end
-    local values = {}
-    for i, element in ipairs(list) do values[i] = call_condition(cond, element, case, results) end
-    return tri_or(values)
+    local any_true, any_unknown = false, false
+    local i, element = 1, list[1]
+    while element ~= nil do
+      local v = call_condition(cond, element, case, results)
+      if v == true then any_true = true
+      elseif v ~= false then any_unknown = true end
+      i = i + 1
+      element = list[i]
+    end
+    if any_true then return true end
+    if any_unknown then return UNKNOWN end
+    return false
   end, "for_any", list_accessor, cond)
 end
 
@@ -323,20 +427,24 @@ do
     for i = 1, seg[2] do LEVELS[#LEVELS + 1] = seg[1] .. i end
   end
 end
-local LEVEL_INDEX = {}
-for i, name in ipairs(LEVELS) do LEVEL_INDEX[name] = i end
+local LEVEL_INDEX, LEVEL_SEGMENT = {}, {}
+for i, name in ipairs(LEVELS) do LEVEL_INDEX[name], LEVEL_SEGMENT[name] = i, name:sub(1, 1) end
 
--- segment_of("T12") == "T": C cervical, T thoracic, L lumbar, S sacral.
+-- segment_of("T12") == "T": C cervical, T thoracic, L lumbar, S sacral (nil for anything else).
 local function segment_of(level)
-  if type(level) ~= "string" or not LEVEL_INDEX[level] then return nil end
-  return level:sub(1, 1)
+  return LEVEL_SEGMENT[level]
 end
 
+-- What each row test built here answers, by test function: { set = <its set> } for levels and
+-- one_of, { literal = <value> } for a string or boolean literal. Compiling a table (P.finish)
+-- turns these into one lookup from value to row; { number = true } for a numeric test (it
+-- takes no string or boolean); any other test is called.
+local TEST_KIND = setmetatable({}, { __mode = "k" })
+
 local function numeric_matcher(lo, hi, label)
-  return setmetatable({
-    lo = lo, hi = hi, label = label,
-    test = function(v) return type(v) == "number" and v >= lo and v <= hi end,
-  }, MATCHER)
+  local test = function(v) return type(v) == "number" and v >= lo and v <= hi end
+  TEST_KIND[test] = { number = true }
+  return setmetatable({ lo = lo, hi = hi, label = label, test = test }, MATCHER)
 end
 
 local function at_least(n) return numeric_matcher(n, INF, ">= " .. n) end
@@ -362,23 +470,32 @@ local function levels(spec)
       list[#list + 1] = LEVELS[i]
     end
   end
-  return setmetatable({
-    set = set, list = list, label = spec,
-    test = function(v) return set[v] == true end,
-  }, MATCHER)
+  local test = function(v) return set[v] == true end
+  TEST_KIND[test] = { set = set }
+  return setmetatable({ set = set, list = list, label = spec, test = test }, MATCHER)
 end
 
 -- in_levels("level", "S1-S5"): is the level read by the accessor one of these levels?
 local function in_levels(accessor, spec)
   local ok, m = pcall(levels, spec)
   if not ok then error(m, 2) end
-  return described(condition(accessor, m.test), "in_levels", accessor, spec)
+  local set = m.set
+  local read_value = reader(accessor)
+  local fn = function(subject, case, results)
+    local v = read_value(subject, case, results)
+    if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+    return set[v] == true
+  end
+  if type(accessor) == "function" and DEPENDS[accessor] then DEPENDS[fn] = DEPENDS[accessor] end
+  return described(fn, "in_levels", accessor, spec)
 end
 
 local function one_of(list)
   local set = {}
   for _, v in ipairs(list) do set[v] = true end
-  return setmetatable({ set = set, list = list, test = function(v) return set[v] == true end }, MATCHER)
+  local test = function(v) return set[v] == true end
+  TEST_KIND[test] = { set = set }
+  return setmetatable({ set = set, list = list, test = test }, MATCHER)
 end
 
 -- as_matcher(when): turn the first element of a row into a condition object.
@@ -386,7 +503,9 @@ local function as_matcher(when, pos)
   if getmetatable(when) == MATCHER then return when end
   local t = type(when)
   if t == "string" or t == "boolean" then
-    return setmetatable({ literal = when, test = function(v) return v == when end }, MATCHER)
+    local test = function(v) return v == when end
+    TEST_KIND[test] = { literal = when }
+    return setmetatable({ literal = when, test = test }, MATCHER)
   elseif t == "number" then
     return numeric_matcher(when, when, tostring(when))
   elseif t == "function" then
@@ -419,7 +538,7 @@ local function cover(obj, what)
   seen[what] = true
 end
 
-local outputs = {}          -- ordered list of { name, pos, compute = function(case, results) }
+local outputs = {}          -- ordered list of definitions { name, pos, kind, ... }
 local output_by_name = {}
 local finished = false
 
@@ -566,9 +685,10 @@ local function lookup(b, lo, hi)
   return INDETERMINATE, candidates
 end
 
--- score_item(item, subject, case, results): points and explanation of one item.
-local function score_item(it, subject, case, results)
-  local value, note = read(it.input, subject, case, results)
+-- item_entry(item, value, note): points and explanation of one item, given the value and note
+-- its input read. (The compiled evaluation, below P.finish, answers the common cases itself
+-- and leaves the others to this function.)
+local function item_entry(it, value, note)
   local entry = { fr = it.fr, en = it.en, source = it.source }
   local possible = {}
   if value ~= nil and not is_bounded(value) then
@@ -635,46 +755,6 @@ local score = named("score", function(name, def, pos)
   if #s.items == 0 then fail(pos, "score '%s' has no items", name) end
   s.min, s.max = 0, 0
   for _, it in ipairs(s.items) do s.min = s.min + it.min; s.max = s.max + it.max end
-
-  local function evaluate_one(subject, case, results)
-    local out = { fr = s.fr, en = s.en, source = s.source }
-    if s.key then out[s.key] = get(subject, s.key) or NULL end
-    local points, items = {}, {}
-    local lo, hi = 0, 0
-    for _, it in ipairs(s.items) do
-      local ilo, ihi, entry = score_item(it, subject, case, results)
-      lo, hi = lo + ilo, hi + ihi
-      points[it.name] = entry.points
-      items[it.name] = entry
-    end
-    out.min, out.max = lo, hi
-    out.total = (lo == hi) and lo or NULL
-    out.points, out.items = points, items
-    out.bands = {}
-    for _, b in ipairs(s.bands) do
-      local found, candidates = lookup(b, lo, hi)
-      if COVERAGE then cover(b, found.id) end
-      out[b.name] = found.id
-      local detail = { fr = found.fr, en = found.en, source = found.source or b.source }
-      if found == INDETERMINATE then
-        detail.candidates = candidates
-      else
-        detail.range = band_range_array(found.lo, found.hi)
-      end
-      out.bands[b.name] = detail
-    end
-    return out
-  end
-
-  s.compute = function(case, results)
-    if not s.each then return evaluate_one(case, case, results) end
-    local list = get(case, s.each)
-    local out = array()
-    if type(list) == "table" then
-      for i, element in ipairs(list) do out[i] = evaluate_one(element, case, results) end
-    end
-    return out
-  end
   s.kind = "score"
   return register(name, pos, s)
 end)
@@ -715,24 +795,6 @@ local classification = named("classification", function(name, def, pos)
     c.rows[#c.rows + 1] = r
   end
   if #c.rows == 0 then fail(pos, "classification '%s' has no rows", name) end
-  c.compute = function(case, results)
-    local value = read(c.input, case, case, results)
-    local out = { source = c.source }
-    if value ~= nil and not is_bounded(value) then
-      for _, r in ipairs(c.rows) do
-        if r.when.test(value) then
-          out[c.value_key], out[c.gives] = value, r.attrs[c.gives]
-          out.fr, out.en, out.source = r.fr, r.en, r.source
-          if COVERAGE then cover(r, "row") end
-          return out
-        end
-      end
-    end
-    out[c.value_key], out[c.gives] = NULL, c.unknown
-    out.fr, out.en = "non renseigné", "not given"
-    if COVERAGE then cover(c, "unknown") end
-    return out
-  end
   return register(name, pos, c)
 end)
 
@@ -755,19 +817,6 @@ local contraindication = named("contraindication", function(name, def, pos)
   end
   if not contraindication_list then
     contraindication_list = { entries = {}, kind = "contraindications" }
-    contraindication_list.compute = function(case, results)
-      local out = array()
-      for i, c in ipairs(contraindication_list.entries) do
-        local kind = c.kind
-        if c.relative_when and call_condition(c.relative_when, case, case, results) == true then
-          kind = "relative"
-        end
-        out[i] = { id = c.id, status = status_word(call_condition(c.when, case, case, results)),
-                   kind = kind, fr = c.fr, en = c.en, source = c.source }
-        if COVERAGE then cover(c, out[i].status); cover(c, "kind " .. kind) end
-      end
-      return out
-    end
     register("contraindications", pos, contraindication_list)
   end
   for _, c in ipairs(contraindication_list.entries) do
@@ -781,15 +830,25 @@ end)
 
 -- any_contraindication("absolute"): true if one of that kind is present, unknown if none is
 -- present but one of that kind is unknown, false otherwise.
+local NO_RESULTS = {}   -- stands for a result list not computed (read only)
+
 local function any_contraindication(kind)
   local fn = function(_, _, results)
-    local values = {}
-    for _, c in ipairs(results.contraindications or {}) do
+    local any_present, any_unknown = false, false
+    local list = results.contraindications or NO_RESULTS
+    local i, c = 1, list[1]
+    while c ~= nil do
       if c.kind == kind then
-        values[#values + 1] = (c.status == "present") or (c.status == "unknown" and UNKNOWN) or false
+        local status = c.status
+        if status == "present" then any_present = true
+        elseif status == "unknown" then any_unknown = true end
       end
+      i = i + 1
+      c = list[i]
     end
-    return tri_or(values)
+    if any_present then return true end
+    if any_unknown then return UNKNOWN end
+    return false
   end
   DEPENDS[fn] = { name = "contraindications", pos = where() }
   return described(fn, "any_contraindication", kind)
@@ -851,25 +910,6 @@ local decision = named("decision", function(name, def, pos)
   if d.steps[#d.steps].when ~= nil then
     fail(d.steps[#d.steps].pos, "the last step of decision '%s' must have no `when` (it always applies)", name)
   end
-  d.compute = function(case, results)
-    local caveats = array()
-    for _, s in ipairs(d.steps) do
-      local v = call_condition(s.when, case, case, results)
-      if v == true then
-        local outcome = s.gives
-        if type(outcome) == "function" then outcome = read(outcome, case, case, results) end
-        if outcome == nil then outcome = "indeterminate" end
-        if COVERAGE then cover(s, outcome) end
-        results[name .. "_reason"] = { step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }
-        results[name .. "_caveats"] = caveats
-        return outcome
-      elseif v ~= false then
-        caveats[#caveats + 1] = { step = s.number, id = s.id, status = "unknown",
-                                  fr = s.fr, en = s.en, source = s.source }
-      end
-    end
-    error("decision '" .. name .. "': no step applied")   -- cannot happen: the last step always applies
-  end
   return register(name, pos, d)
 end)
 
@@ -889,33 +929,6 @@ local check = named("check", function(name, def, pos)
                         fr = def.fr, en = def.en, source = def.source }, CHECK)
 end)
 
-local function evaluate_check(c, case, results, words)
-  local entry = { id = c.id, fr = c.fr, en = c.en, source = c.source }
-  if not c.each then
-    entry.status = status_word(call_condition(c.when, case, case, results), words)
-    return entry
-  end
-  -- Per element: the check holds if it holds for one element; the elements where it holds
-  -- (or may hold) are named by their key (e.g. the lesion's level).
-  local list = read(c.each, case, case, results)
-  local values, where_yes, where_maybe = {}, array(), array()
-  if type(list) == "table" then
-    for i, element in ipairs(list) do
-      local v = call_condition(c.when, element, case, results)
-      values[i] = v
-      local key = c.key and get(element, c.key) or i
-      if v == true then where_yes[#where_yes + 1] = key
-      elseif v ~= false then where_maybe[#where_maybe + 1] = key end
-    end
-  end
-  local v = (#values == 0) and UNKNOWN or tri_or(values)
-  entry.status = status_word(v, words)
-  local plural = (c.key or "element") .. "s"
-  entry[plural] = where_yes
-  if #where_maybe > 0 then entry["possible_" .. plural] = where_maybe end
-  return entry
-end
-
 -- findings "local_indications" { source, statuses = {yes=, no=, unknown=}, list = "all" |
 --                               "not_absent", check "..." {...}, ... }
 local findings = named("findings", function(name, def, pos)
@@ -929,14 +942,6 @@ local findings = named("findings", function(name, def, pos)
     c.source = c.source or f.source
     f.checks[#f.checks + 1] = c
   end
-  f.compute = function(case, results)
-    local out = array()
-    for _, c in ipairs(f.checks) do
-      local entry = evaluate_check(c, case, results, f.words)
-      if f.list == "all" or entry.status ~= (f.words.no or "absent") then out[#out + 1] = entry end
-    end
-    return out
-  end
   return register(name, pos, f)
 end)
 
@@ -944,12 +949,17 @@ end)
 -- condition (present -> true, absent -> false, anything else -> unknown).
 local function status_of(list_name, id)
   local fn = function(_, _, results)
-    for _, e in ipairs(results[list_name] or {}) do
+    local list = results[list_name] or NO_RESULTS
+    local i, e = 1, list[1]
+    while e ~= nil do
       if e.id == id then
-        if e.status == "present" then return true end
-        if e.status == "absent" then return false end
+        local status = e.status
+        if status == "present" then return true end
+        if status == "absent" then return false end
         return UNKNOWN
       end
+      i = i + 1
+      e = list[i]
     end
     return UNKNOWN
   end
@@ -985,22 +995,6 @@ local risk = named("risk", function(name, def, pos)
     f.source = f.source or rk.source
     rk.factors[#rk.factors + 1] = f
   end
-  rk.compute = function(case, results)
-    local out = { fr = rk.fr, en = rk.en, source = rk.source }
-    local raised = call_condition(rk.raised_when, case, case, results)
-    if rk.raised_when == nil then raised = false end
-    if raised == true then out.base_percent = rk.raised
-    elseif raised == false then out.base_percent = rk.base
-    else
-      out.base_percent = NULL
-      out.range = array({ math.min(rk.base, rk.raised), math.max(rk.base, rk.raised) })
-    end
-    out.raised_by = { status = status_word(raised), fr = rk.raised_fr, en = rk.raised_en, source = rk.source }
-    local factors = array()
-    for i, f in ipairs(rk.factors) do factors[i] = evaluate_check(f, case, results) end
-    out.factors = factors
-    return out
-  end
   return register(name, pos, rk)
 end)
 
@@ -1014,6 +1008,7 @@ end)
 local function freeze(t, seen)
   if type(t) ~= "table" or t == UNKNOWN or seen[t] then return end
   seen[t] = true
+  BOUNDED_SET[t] = nil   -- a frozen value is no longer a bounded one (its metatable changes)
   local inner = {}
   for k, v in pairs(t) do inner[k] = v end
   for k in pairs(inner) do
@@ -1108,6 +1103,382 @@ local function check_score(s)
   end
 end
 
+---------------------------------------------------------------------------------------------
+-- Compiling: P.finish turns each output into one function(case, results) over plain tables.
+-- What every case needs (the rows' tests and points, a lookup from value to row, the labels,
+-- the band found for a range of totals) is read once here from the finished definitions, so
+-- that an evaluation reads no frozen table and builds no table it does not return. Each
+-- function gives what the definitions' own reading gives (item_entry and lookup above are
+-- that reading, and still answer the rare cases: bounded and unmatched values, odd rows).
+---------------------------------------------------------------------------------------------
+
+-- The tests of rows (a list of row definitions), in order, and a lookup from string and
+-- boolean values to the index of the first row taking them, built while every test before
+-- is known (TEST_KIND); a value the lookup lacks goes through the tests.
+local function compile_rows(rows)
+  local tests, map, n = {}, {}, 0
+  local mapping = true
+  for _, r in ipairs(rows) do
+    n = n + 1
+    local m = r.when
+    local test = type(m) == "table" and m.test or nil
+    tests[n] = test
+    local kind = TEST_KIND[test]
+    if mapping then
+      if kind == nil then
+        mapping = false
+      elseif kind.literal ~= nil then
+        if map[kind.literal] == nil then map[kind.literal] = n end
+      elseif kind.set then
+        for k, v in pairs(kind.set) do
+          local tk = type(k)
+          if v == true and (tk == "string" or tk == "boolean") and map[k] == nil then map[k] = n end
+        end
+      end
+    end
+  end
+  return tests, map, n
+end
+
+-- item: function(subject, case, results) -> lo, hi, entry, points
+local function compile_item(it)
+  local read_value = reader(it.input)
+  local tests, map, n = compile_rows(it.rows)
+  local defs, points, row_fr, row_en, row_source = {}, {}, {}, {}, {}
+  local whole = n > 0
+  local lo_all, hi_all = INF, -INF
+  for i, r in ipairs(it.rows) do
+    local p = r.points
+    defs[i], points[i], row_fr[i], row_en[i], row_source[i] = r, p, r.fr, r.en, r.source
+    if math.type(p) ~= "integer" or tests[i] == nil then
+      whole = false
+    else
+      if p < lo_all then lo_all = p end
+      if p > hi_all then hi_all = p end
+    end
+  end
+  local fr, en, source = it.fr, it.en, it.source
+  return function(subject, case, results)
+    local value, note = read_value(subject, case, results)
+    if whole then
+      if value ~= nil and not BOUNDED_SET[value] then
+        local i = map[value]
+        if i == nil then
+          for j = 1, n do
+            if tests[j](value) then i = j; break end
+          end
+        end
+        if i ~= nil then
+          local p = points[i]
+          local entry = { fr = fr, en = en, source = row_source[i], value = value, points = p,
+                          row = { fr = row_fr[i], en = row_en[i] } }
+          if note then entry.note = note end
+          if COVERAGE then cover(defs[i], "row") end
+          return p, p, entry, p
+        end
+      elseif value == nil then
+        local entry = { fr = fr, en = en, source = source, value = NULL, points = NULL, row = NULL,
+                        unknown = true, range = array({ lo_all, hi_all }) }
+        if note then entry.note = note end
+        return lo_all, hi_all, entry, NULL
+      end
+    end
+    local lo, hi, entry = item_entry(it, value, note)
+    return lo, hi, entry, entry.points
+  end
+end
+
+-- bands: function(lo, hi) -> band id, detail; the band a range of totals falls in is looked up
+-- once per range (lookup) and kept.
+local function compile_bands(b)
+  local found_at = {}   -- lo -> hi -> what lookup answers, read once
+  local bsource = b.source
+  return function(lo, hi)
+    local at_lo = found_at[lo]
+    local hit = at_lo and at_lo[hi]
+    if not hit then
+      local found, candidates = lookup(b, lo, hi)
+      hit = { id = found.id, fr = found.fr, en = found.en, source = found.source or bsource,
+              lo = found.lo, hi = found.hi, candidates = found == INDETERMINATE and candidates or nil }
+      if lo == lo and hi == hi then   -- (NaN is no key)
+        if not at_lo then at_lo = {}; found_at[lo] = at_lo end
+        at_lo[hi] = hit
+      end
+    end
+    if COVERAGE then cover(b, hit.id) end
+    local detail = { fr = hit.fr, en = hit.en, source = hit.source }
+    local candidates = hit.candidates
+    if candidates then
+      local list = array()
+      for i = 1, #candidates do list[i] = candidates[i] end
+      detail.candidates = list
+    else
+      detail.range = band_range_array(hit.lo, hit.hi)
+    end
+    return hit.id, detail
+  end
+end
+
+local function compile_score(s)
+  local items, names, n = {}, {}, 0
+  for _, it in ipairs(s.items) do
+    n = n + 1
+    items[n], names[n] = compile_item(it), it.name
+  end
+  local bands, band_names, nb = {}, {}, 0
+  for _, b in ipairs(s.bands) do
+    nb = nb + 1
+    bands[nb], band_names[nb] = compile_bands(b), b.name
+  end
+  local fr, en, source, key = s.fr, s.en, s.source, s.key
+  local get_key = key and getter(key)
+  local function evaluate_one(subject, case, results)
+    local out = { fr = fr, en = en, source = source }
+    if key then out[key] = get_key(subject) or NULL end
+    local points, entries = {}, {}
+    local lo, hi = 0, 0
+    for i = 1, n do
+      local ilo, ihi, entry, p = items[i](subject, case, results)
+      lo, hi = lo + ilo, hi + ihi
+      local name = names[i]
+      points[name] = p
+      entries[name] = entry
+    end
+    out.min, out.max = lo, hi
+    out.total = (lo == hi) and lo or NULL
+    out.points, out.items = points, entries
+    out.bands = {}
+    for j = 1, nb do
+      local id, detail = bands[j](lo, hi)
+      local name = band_names[j]
+      out[name] = id
+      out.bands[name] = detail
+    end
+    return out
+  end
+  local each = s.each
+  if not each then
+    return function(case, results) return evaluate_one(case, case, results) end
+  end
+  local get_each = getter(each)
+  return function(case, results)
+    local list = get_each(case)
+    local out = array()
+    if type(list) == "table" then
+      local i, element = 1, list[1]
+      while element ~= nil do
+        out[i] = evaluate_one(element, case, results)
+        i = i + 1
+        element = list[i]
+      end
+    end
+    return out
+  end
+end
+
+local function compile_classification(c)
+  local read_value = reader(c.input)
+  local tests, map, n = compile_rows(c.rows)
+  local defs, classes, row_fr, row_en, row_source = {}, {}, {}, {}, {}
+  local value_key, gives, unknown, source = c.value_key, c.gives, c.unknown, c.source
+  for i, r in ipairs(c.rows) do
+    defs[i], classes[i], row_fr[i], row_en[i], row_source[i] = r, r.attrs[gives], r.fr, r.en, r.source
+  end
+  return function(case, results)
+    local value = read_value(case, case, results)
+    local out = { source = source }
+    if value ~= nil and not BOUNDED_SET[value] then
+      local i = map[value]
+      if i == nil then
+        for j = 1, n do
+          if tests[j](value) then i = j; break end
+        end
+      end
+      if i ~= nil then
+        out[value_key], out[gives] = value, classes[i]
+        out.fr, out.en, out.source = row_fr[i], row_en[i], row_source[i]
+        if COVERAGE then cover(defs[i], "row") end
+        return out
+      end
+    end
+    out[value_key], out[gives] = NULL, unknown
+    out.fr, out.en = "non renseigné", "not given"
+    if COVERAGE then cover(c, "unknown") end
+    return out
+  end
+end
+
+local function compile_contraindications(list)
+  local E, n = {}, 0
+  for _, c in ipairs(list.entries) do
+    n = n + 1
+    E[n] = { def = c, id = c.id, when = c.when, relative_when = c.relative_when, kind = c.kind,
+             fr = c.fr, en = c.en, source = c.source }
+  end
+  return function(case, results)
+    local out = array()
+    for i = 1, n do
+      local c = E[i]
+      local kind = c.kind
+      if c.relative_when and call_condition(c.relative_when, case, case, results) == true then
+        kind = "relative"
+      end
+      local v = call_condition(c.when, case, case, results)
+      local status = (v == true and "present") or (v == false and "absent") or "unknown"
+      out[i] = { id = c.id, status = status, kind = kind, fr = c.fr, en = c.en, source = c.source }
+      if COVERAGE then cover(c.def, status); cover(c.def, "kind " .. kind) end
+    end
+    return out
+  end
+end
+
+local function compile_decision(d)
+  local S, n = {}, 0
+  for _, s in ipairs(d.steps) do
+    n = n + 1
+    S[n] = { def = s, number = s.number, id = s.id, when = s.when, gives = s.gives,
+             computed = type(s.gives) == "function", fr = s.fr, en = s.en, source = s.source }
+  end
+  local name = d.name
+  local reason_key, caveats_key = name .. "_reason", name .. "_caveats"
+  return function(case, results)
+    local caveats, nc = array(), 0
+    for i = 1, n do
+      local s = S[i]
+      local v = call_condition(s.when, case, case, results)
+      if v == true then
+        local outcome = s.gives
+        if s.computed then outcome = read(outcome, case, case, results) end
+        if outcome == nil then outcome = "indeterminate" end
+        if COVERAGE then cover(s.def, outcome) end
+        results[reason_key] = { step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }
+        results[caveats_key] = caveats
+        return outcome
+      elseif v ~= false then
+        nc = nc + 1
+        caveats[nc] = { step = s.number, id = s.id, status = "unknown", fr = s.fr, en = s.en, source = s.source }
+      end
+    end
+    error("decision '" .. name .. "': no step applied")   -- cannot happen: the last step always applies
+  end
+end
+
+-- checks (findings) and factors (risk): function(case, results) -> entry
+local function compile_check(c, words)
+  local yes, no, unknown = status_words(words)
+  local id, when, fr, en, source = c.id, c.when, c.fr, c.en, c.source
+  if not c.each then
+    return function(case, results)
+      local v = call_condition(when, case, case, results)
+      return { id = id, fr = fr, en = en, source = source,
+               status = (v == true and yes) or (v == false and no) or unknown }
+    end
+  end
+  -- Per element: the check holds if it holds for one element; the elements where it holds
+  -- (or may hold) are named by their key (e.g. the lesion's level).
+  local read_list = reader(c.each)
+  local key = c.key
+  local get_key = key and getter(key)
+  local plural = (key or "element") .. "s"
+  local possible_plural = "possible_" .. plural
+  return function(case, results)
+    local entry = { id = id, fr = fr, en = en, source = source }
+    local list = read_list(case, case, results)
+    local count, any_true, any_unknown = 0, false, false
+    local where_yes, where_maybe, ny, nm = array(), array(), 0, 0
+    if type(list) == "table" then
+      local i, element = 1, list[1]
+      while element ~= nil do
+        local v = call_condition(when, element, case, results)
+        count = i
+        local k = key and get_key(element) or i
+        if v == true then
+          any_true = true
+          ny = ny + 1
+          where_yes[ny] = k
+        elseif v ~= false then
+          any_unknown = true
+          nm = nm + 1
+          where_maybe[nm] = k
+        end
+        i = i + 1
+        element = list[i]
+      end
+    end
+    local status
+    if count == 0 or (not any_true and any_unknown) then status = unknown
+    elseif any_true then status = yes
+    else status = no end
+    entry.status = status
+    entry[plural] = where_yes
+    if nm > 0 then entry[possible_plural] = where_maybe end
+    return entry
+  end
+end
+
+local function compile_findings(f)
+  local checks, n = {}, 0
+  for _, c in ipairs(f.checks) do
+    n = n + 1
+    checks[n] = compile_check(c, f.words)
+  end
+  local all = f.list == "all"
+  local _, no = status_words(f.words)
+  return function(case, results)
+    local out, m = array(), 0
+    for i = 1, n do
+      local entry = checks[i](case, results)
+      if all or entry.status ~= no then
+        m = m + 1
+        out[m] = entry
+      end
+    end
+    return out
+  end
+end
+
+local function compile_risk(rk)
+  local factors, n = {}, 0
+  for _, f in ipairs(rk.factors) do
+    n = n + 1
+    factors[n] = compile_check(f, nil)
+  end
+  local fr, en, source, base, raised_percent = rk.fr, rk.en, rk.source, rk.base, rk.raised
+  local raised_when, raised_fr, raised_en = rk.raised_when, rk.raised_fr, rk.raised_en
+  return function(case, results)
+    local out = { fr = fr, en = en, source = source }
+    local raised = call_condition(raised_when, case, case, results)
+    if raised_when == nil then raised = false end
+    if raised == true then out.base_percent = raised_percent
+    elseif raised == false then out.base_percent = base
+    else
+      out.base_percent = NULL
+      out.range = array({ math.min(base, raised_percent), math.max(base, raised_percent) })
+    end
+    local status = (raised == true and "present") or (raised == false and "absent") or "unknown"
+    out.raised_by = { status = status, fr = raised_fr, en = raised_en, source = source }
+    local list = array()
+    for i = 1, n do list[i] = factors[i](case, results) end
+    out.factors = list
+    return out
+  end
+end
+
+local COMPILERS = {
+  score = compile_score, classification = compile_classification,
+  contraindications = compile_contraindications, decision = compile_decision,
+  findings = compile_findings, risk = compile_risk,
+}
+
+local plan_names, plan_runs, plan_size = {}, {}, 0   -- the compiled outputs, in order
+
+local function compile_outputs()
+  for _, o in ipairs(outputs) do
+    plan_size = plan_size + 1
+    plan_names[plan_size], plan_runs[plan_size] = o.name, COMPILERS[o.kind](o)
+  end
+end
+
 -- The outputs result format v1 requires (SPEC section 5).
 local CORE_OUTPUTS = { "frankel", "sins", "tokuhashi", "contraindications", "recommendation" }
 
@@ -1139,6 +1510,7 @@ function P.finish()
     end
   end
   table.sort(P.warnings)
+  compile_outputs()
   finished = true
   local seen = {}
   for _, o in ipairs(outputs) do freeze(o, seen) end
@@ -1148,8 +1520,8 @@ end
 function P.evaluate(case)
   if not finished then error("P.evaluate called before P.finish", 0) end
   local results = {}
-  for _, o in ipairs(outputs) do
-    results[o.name] = o.compute(case, results)
+  for i = 1, plan_size do
+    results[plan_names[i]] = plan_runs[i](case, results)
   end
   return results
 end
