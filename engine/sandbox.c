@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,7 @@ sr_sandbox_limits_t sr_sandbox_default_limits = {
 
 #define PRELUDE_SOURCE "@engine/prelude.lua"
 #define REG_FROZEN "sr.frozen" /* weak table: frozen proxy -> its contents */
+#define REG_SHARED "sr.shared" /* frozen table -> the copy results share (sr_shared_t) */
 
 /* ---- memory ---- */
 
@@ -84,6 +86,8 @@ static sr_sandbox_t *sandbox_of(lua_State *L)
     void *ud = NULL;
     return lua_getallocf(L, &ud) == sandbox_alloc ? ud : NULL;
 }
+
+sr_sandbox_t *sr_sandbox_of(lua_State *L) { return sandbox_of(L); }
 
 /* "64 MiB" or "1000 bytes". */
 static void format_size(char *buf, size_t cap, size_t n)
@@ -293,6 +297,9 @@ static int sb_pcall(lua_State *L)
 static int push_frozen_contents(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
+    if (!lua_getmetatable(L, idx))
+        return 0; /* every frozen table has one, which __metatable protects */
+    lua_pop(L, 1);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_FROZEN);
     if (lua_istable(L, -1)) {
         lua_pushvalue(L, idx);
@@ -560,6 +567,8 @@ static int build_env(lua_State *L)
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_FROZEN);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_SHARED);
 
     lua_newtable(L); /* env */
     for (int i = 0; allowed_globals[i]; i++) {
@@ -630,6 +639,10 @@ void sr_sandbox_free(sr_sandbox_t *sb)
     if (sb->L)
         lua_close(sb->L);
     sb->L = NULL;
+    for (size_t i = 0; i < sb->shared.cap; i++)
+        free(sb->shared.slots[i].json);
+    free(sb->shared.slots);
+    memset(&sb->shared, 0, sizeof sb->shared);
 }
 
 void sr_sandbox_push_env(sr_sandbox_t *sb) { lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->env_ref); }
@@ -1300,55 +1313,197 @@ sr_status_t sr_sandbox_freeze(sr_sandbox_t *sb, sr_diag_t *d)
 
 /* ---- results ---- */
 
+/* Bounds of what results may share: beyond them, frozen tables are copied
+ * for every result, as they were. */
+#define SHARED_MAX_TABLES 4096
+#define SHARED_MAX_VALUES 200000
+
+static size_t shared_hash(const void *t, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+sr_shared_t *sr_shared_find(sr_shared_map_t *m, const void *t)
+{
+    if (!m->n)
+        return NULL;
+    for (size_t i = shared_hash(t, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->slots[i].table == t)
+            return &m->slots[i];
+        if (!m->slots[i].table)
+            return NULL;
+    }
+}
+
+/* Adds t; returns its slot, or NULL when memory is short. */
+static sr_shared_t *shared_add(sr_shared_map_t *m, const void *t)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        sr_shared_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].table)
+                continue;
+            size_t j = shared_hash(m->slots[i].table, cap);
+            while (slots[j].table)
+                j = (j + 1) & (cap - 1);
+            slots[j] = m->slots[i];
+        }
+        free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    size_t i = shared_hash(t, m->cap);
+    while (m->slots[i].table)
+        i = (i + 1) & (m->cap - 1);
+    memset(&m->slots[i], 0, sizeof m->slots[i]);
+    m->slots[i].table = t;
+    m->n++;
+    return &m->slots[i];
+}
+
 typedef struct {
     sr_sandbox_t *sb;
     lua_Integer values;
     size_t bytes;
+    int shared;     /* stack index of the registry's frozen table -> shared copy map */
+    int array_mt;   /* stack index of the arrays' metatable */
+    int deepest;    /* the deepest level walked */
+    int incomplete; /* a part was not walked (too deep) or holds a null: not to be shared */
 } result_walk_t;
 
-/* Counts the values under the table at idx and replaces each frozen table
- * found in it by a copy (the writer reads tables raw). Returns 1 as soon as
- * a limit is passed. [-0, +0] */
+/* registry.shared[proxy] = copy, protected: a failure only means the copy
+ * is not shared. [-3, +0] */
+static int set_shared(lua_State *L)
+{
+    lua_rawset(L, 1);
+    return 0;
+}
+
+/* Shares the copy at copy of the frozen table at proxy with later results:
+ * it holds values and bytes in height levels. [-0, +0] */
+static void share_copy(lua_State *L, result_walk_t *rw, int proxy, int copy, lua_Integer values, size_t bytes,
+                       int height)
+{
+    sr_shared_map_t *m = &rw->sb->shared;
+    if (m->n >= SHARED_MAX_TABLES || m->values + values > SHARED_MAX_VALUES)
+        return;
+    lua_pushcfunction(L, set_shared);
+    lua_pushvalue(L, rw->shared);
+    lua_pushvalue(L, proxy);
+    lua_pushvalue(L, copy);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        lua_pop(L, 1); /* the message */
+        return;
+    }
+    sr_shared_t *s = shared_add(m, lua_topointer(L, copy));
+    if (!s)
+        return; /* the registry keeps the copy, unused */
+    s->values = values;
+    s->bytes = bytes;
+    s->height = height;
+    m->values += values;
+}
+
+/* Counts the values under the table at idx (at level depth) and replaces
+ * each frozen table found in it by a raw copy (the writer reads tables raw):
+ * the shared copy when there is one, else a new one, shared once counted
+ * whole. Returns 1 as soon as a limit is passed. [-0, +0] */
 static int result_walk(lua_State *L, result_walk_t *rw, int idx, int depth)
 {
-    if (depth > 64 || !lua_checkstack(L, 8))
+    if (depth > 64 || !lua_checkstack(L, 12)) {
+        rw->incomplete = 1;
         return 0; /* the writer refuses results this deep */
+    }
+    if (depth > rw->deepest)
+        rw->deepest = depth;
+    lua_Integer max_values = (lua_Integer)rw->sb->limits.result_values;
+    size_t max_bytes = rw->sb->limits.result_bytes;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
+        int vt = lua_type(L, -1);
         rw->values++;
-        if (lua_type(L, -1) == LUA_TSTRING)
+        if (vt == LUA_TSTRING)
             rw->bytes += lua_rawlen(L, -1);
+        else if (vt == LUA_TLIGHTUSERDATA)
+            rw->incomplete = 1; /* a null, which sr_strip_nulls may remove */
         if (lua_type(L, -2) == LUA_TSTRING)
             rw->bytes += lua_rawlen(L, -2);
-        if (rw->values > (lua_Integer)rw->sb->limits.result_values || rw->bytes > rw->sb->limits.result_bytes) {
+        if (rw->values > max_values || rw->bytes > max_bytes) {
             lua_pop(L, 2);
             return 1;
         }
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            if (push_frozen_contents(L, -1)) { /* key value contents */
-                int contents = lua_gettop(L), copy = contents + 1;
-                lua_newtable(L);
-                lua_pushnil(L);
-                while (lua_next(L, contents)) {
-                    lua_pushvalue(L, -2);
-                    lua_insert(L, -2);
-                    lua_rawset(L, copy);
-                }
-                if (lua_getmetatable(L, contents - 1)) {
-                    if (lua_getfield(L, -1, "__metatable") == LUA_TTABLE)
-                        lua_setmetatable(L, copy); /* the original's: an array stays an array */
-                    lua_settop(L, copy);
-                }
-                lua_replace(L, contents - 1); /* key copy contents */
-                lua_pop(L, 1);
-                lua_pushvalue(L, -2);
-                lua_pushvalue(L, -2);
-                lua_rawset(L, idx); /* replacing a present field is allowed during lua_next */
+        if (vt != LUA_TTABLE) {
+            lua_pop(L, 1);
+            continue;
+        }
+        int frozen = 0;
+        if (lua_getmetatable(L, -1)) { /* arrays share one metatable; frozen tables each have their own */
+            frozen = !lua_rawequal(L, -1, rw->array_mt);
+            lua_pop(L, 1);
+        }
+        if (frozen && push_frozen_contents(L, -1)) { /* key proxy contents */
+            int proxy = lua_gettop(L) - 1, contents = proxy + 1;
+            int known = 0; /* shared already: never shared twice, so that a copy's address stays its own */
+            if (rw->shared) {
+                lua_pushvalue(L, proxy);
+                known = lua_rawget(L, rw->shared) == LUA_TTABLE; /* key proxy contents copy */
             }
-            if (result_walk(L, rw, lua_gettop(L), depth + 1)) {
-                lua_pop(L, 2);
+            if (known) {
+                sr_shared_t *s = sr_shared_find(&rw->sb->shared, lua_topointer(L, -1));
+                if (s && depth + s->height <= 64 && rw->values + s->values <= max_values &&
+                    rw->bytes + s->bytes <= max_bytes) {
+                    rw->values += s->values;
+                    rw->bytes += s->bytes;
+                    if (depth + s->height > rw->deepest)
+                        rw->deepest = depth + s->height;
+                    lua_pushvalue(L, proxy - 1);
+                    lua_pushvalue(L, -2);
+                    lua_rawset(L, idx); /* replacing a present field is allowed during lua_next */
+                    lua_settop(L, proxy - 1);
+                    continue;
+                }
+            }
+            lua_settop(L, contents);
+            int copy = contents + 1;
+            lua_newtable(L);
+            lua_pushnil(L);
+            while (lua_next(L, contents)) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, copy);
+            }
+            if (lua_getmetatable(L, proxy)) {
+                if (lua_getfield(L, -1, "__metatable") == LUA_TTABLE)
+                    lua_setmetatable(L, copy); /* the original's: an array stays an array */
+                lua_settop(L, copy);
+            }
+            lua_pushvalue(L, proxy - 1);
+            lua_pushvalue(L, copy);
+            lua_rawset(L, idx); /* key proxy contents copy */
+            lua_Integer values = rw->values;
+            size_t bytes = rw->bytes;
+            int deepest = rw->deepest, incomplete = rw->incomplete;
+            rw->deepest = depth + 1;
+            rw->incomplete = 0;
+            if (result_walk(L, rw, copy, depth + 1)) {
+                lua_settop(L, proxy - 2);
                 return 1;
             }
+            if (!rw->incomplete && !known && rw->shared)
+                share_copy(L, rw, proxy, copy, rw->values - values, rw->bytes - bytes, rw->deepest - depth);
+            if (deepest > rw->deepest)
+                rw->deepest = deepest;
+            rw->incomplete |= incomplete;
+            lua_settop(L, proxy - 1);
+            continue;
+        }
+        if (result_walk(L, rw, lua_gettop(L), depth + 1)) {
+            lua_pop(L, 2);
+            return 1;
         }
         lua_pop(L, 1);
     }
@@ -1357,7 +1512,12 @@ static int result_walk(lua_State *L, result_walk_t *rw, int idx, int depth)
 
 static int check_result(lua_State *L)
 {
-    result_walk_t rw = {lua_touserdata(L, 2), 0, 0};
+    result_walk_t rw = {lua_touserdata(L, 2), 0, 0, 0, 0, 0, 0};
+    lua_settop(L, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_SHARED);
+    rw.shared = lua_istable(L, 3) ? 3 : 0;
+    sr_lv_push_array_mt(L);
+    rw.array_mt = 4;
     result_walk(L, &rw, 1, 0);
     if (rw.values > (lua_Integer)rw.sb->limits.result_values)
         return luaL_error(L, "the result holds more than %d values", (int)rw.sb->limits.result_values);

@@ -46,6 +46,30 @@ typedef enum {
 
 typedef struct sr_watchdog sr_watchdog_t;
 
+/* A table that results share in place of a frozen table of the rule set: a
+ * raw copy made the first time a result held that frozen table, never
+ * changed after (nothing writes into a checked result below its top
+ * level), so its size is counted once and the JSON writer keeps its bytes.
+ * Private to sandbox.c and writer.c. */
+typedef struct {
+    const void *table;     /* the copy (lua_topointer); NULL for a free slot */
+    lua_Integer values;    /* values under it, as the result check counts them */
+    size_t bytes;          /* bytes of text under it */
+    int height;            /* levels of tables in it, 1 for a table of scalars */
+    char *json;            /* its JSON (malloc'd) once written; NULL before */
+    size_t json_len;
+    const void *json_rank; /* the key-rank table json was written with */
+} sr_shared_t;
+
+/* The shared tables of one state, by address (open addressing); the
+ * registry holds every one of them, so an address is never reused. */
+typedef struct {
+    sr_shared_t *slots;
+    size_t cap, n;       /* cap is 0 or a power of two */
+    lua_Integer values;  /* values under all of them (bounded) */
+    size_t json_bytes;   /* bytes of JSON kept (bounded) */
+} sr_shared_map_t;
+
 typedef struct {
     lua_State *L;
     sr_sandbox_limits_t limits;
@@ -69,6 +93,7 @@ typedef struct {
     FILE *log_out;        /* where log() writes; NULL discards. Default stderr */
     unsigned log_count;   /* log() messages in the current run */
     sr_watchdog_t *wd;    /* the timer thread, started on first use; NULL before */
+    sr_shared_map_t shared; /* frozen tables' copies shared by results */
 } sr_sandbox_t;
 
 /* Creates the state: opens base, string, table, math and utf8 only; removes
@@ -116,9 +141,17 @@ sr_status_t sr_sandbox_freeze(sr_sandbox_t *sb, sr_diag_t *d);
 /* Checks the result table at idx before it is written: at most
  * limits.result_values values and limits.result_bytes of text, else
  * SR_ERR_LIMIT with *d filled. Frozen tables in it (rule-set constants a rule
- * returned) are replaced by copies, so the writer sees their contents.
- * [-0, +0] */
+ * returned) are replaced by raw copies, so the writer sees their contents;
+ * the copy of a frozen table is made once and shared by every later result
+ * (see sr_shared_t): readers must not change a checked result below its top
+ * level. [-0, +0] */
 sr_status_t sr_sandbox_check_result(sr_sandbox_t *sb, int idx, sr_diag_t *d);
+
+/* The sandbox that made L, or NULL (a state of another kind). */
+sr_sandbox_t *sr_sandbox_of(lua_State *L);
+
+/* The shared table at address t (lua_topointer), or NULL. */
+sr_shared_t *sr_shared_find(sr_shared_map_t *m, const void *t);
 
 /* Raises a limit error "<where> message" from C code running under the
  * sandbox, marking the run so that no pcall in rule code can catch it.

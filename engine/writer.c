@@ -14,6 +14,7 @@
 #include "lvalue.h"
 #include "reader.h"
 #include "report.h"
+#include "sandbox.h"
 #include "text.h"
 #include "util.h"
 
@@ -77,6 +78,8 @@ struct visitor {
     int rank_idx;        /* absolute index of the rank table, or 0 */
     kstack_t ks;
     rank_slot_t ranks[RANK_SLOTS];
+    sr_shared_map_t *shared; /* JSON: the tables results share, or NULL */
+    const void *rank_ptr;    /* JSON: the rank table's address, or NULL */
     step_t path[MAX_DEPTH + 1];
     int depth;           /* steps in path */
     sr_diag_t *d;
@@ -495,13 +498,9 @@ static void j_int(visitor_t *v, lua_Integer x)
 
 static int jvisit(visitor_t *v, int idx, int depth);
 
-static int jvisit_table(visitor_t *v, int idx, int depth)
+static int jwrite_table(visitor_t *v, int idx, int depth)
 {
     lua_State *L = v->L;
-    if (depth >= MAX_DEPTH)
-        return vfail(v, "result nested too deeply (or a table contains itself)");
-    if (!lua_checkstack(L, 6))
-        return vfail(v, "result nested too deeply for the Lua stack");
     step_t *step = &v->path[depth];
     if (sr_lv_isarray(L, idx)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
@@ -548,6 +547,42 @@ static int jvisit_table(visitor_t *v, int idx, int depth)
         return -1;
     jputc(v, '}');
     return 0;
+}
+
+/* Bytes of JSON kept for the tables results share, in all. */
+#define SHARED_MAX_JSON (4u << 20)
+
+static int jvisit_table(visitor_t *v, int idx, int depth)
+{
+    lua_State *L = v->L;
+    if (depth >= MAX_DEPTH)
+        return vfail(v, "result nested too deeply (or a table contains itself)");
+    if (!lua_checkstack(L, 6))
+        return vfail(v, "result nested too deeply for the Lua stack");
+    sr_shared_t *sh = v->shared ? sr_shared_find(v->shared, lua_topointer(L, idx)) : NULL;
+    if (!sh)
+        return jwrite_table(v, idx, depth);
+    /* a table results share never changes: its JSON is written once; the
+     * height check keeps "nested too deeply" where it was */
+    if (sh->json && sh->json_rank == v->rank_ptr && depth + sh->height <= MAX_DEPTH) {
+        jput(v, sh->json, sh->json_len);
+        return 0;
+    }
+    sr_buf_t *b = v->ud;
+    size_t start = b->len;
+    int rc = jwrite_table(v, idx, depth);
+    size_t n = b->len - start;
+    if (rc == 0 && !b->failed && !sh->json && v->shared->json_bytes + n <= SHARED_MAX_JSON &&
+        depth + sh->height <= MAX_DEPTH) {
+        sh->json = malloc(n ? n : 1);
+        if (sh->json) {
+            memcpy(sh->json, b->data + start, n);
+            sh->json_len = n;
+            sh->json_rank = v->rank_ptr;
+            v->shared->json_bytes += n;
+        }
+    }
+    return rc;
 }
 
 static int jvisit(visitor_t *v, int idx, int depth)
@@ -603,6 +638,9 @@ static sr_status_t json_record(sr_buf_t *into, lua_State *L, int idx, sr_diag_t 
     visitor_t v;
     visitor_init(&v, L, d);
     v.ud = into;
+    sr_sandbox_t *sb = sr_sandbox_of(L);
+    v.shared = sb && sb->shared.n ? &sb->shared : NULL;
+    v.rank_ptr = v.rank_idx ? lua_topointer(L, v.rank_idx) : NULL;
     int rc = jvisit(&v, idx, 0);
     visitor_done(&v);
     if (into->data && !into->failed)

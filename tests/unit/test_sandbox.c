@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sandbox.h"
+#include "writer.h"
 
 static sr_sandbox_t sb;
 static sr_diag_t d;
@@ -401,6 +402,48 @@ Test(sandbox, everything_rules_define_is_frozen)
     /* a function's upvalue table is frozen too */
     expect_error("local f = F\nreturn (function() T.n.x = 1 end)()", SR_ERR_RULE, 2,
                  "tables of the rule set are read-only once it is loaded (tried to set 'x')");
+}
+
+/* Frozen tables a result holds are replaced by raw copies, made once and
+ * shared by every later result; their size still counts, every time. */
+Test(sandbox, results_share_one_copy_of_each_frozen_table)
+{
+    cr_assert_eq(run("K = {fr = 'x', en = 'y', n = {1, 2, {z = true}}}\nreturn 0"), SR_OK);
+    lua_pop(sb.L, 1);
+    cr_assert_eq(sr_sandbox_freeze(&sb, &d), SR_OK);
+    const char *want = "{\"a\":{\"en\":\"y\",\"fr\":\"x\",\"n\":[1,2,{\"z\":true}]},"
+                       "\"b\":[{\"en\":\"y\",\"fr\":\"x\",\"n\":[1,2,{\"z\":true}]},[1,2,{\"z\":true}]],\"c\":1}";
+    const void *first_a = NULL, *first_n = NULL;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(run("return {a = K, b = {K, K.n}, c = 1}"), SR_OK);
+        cr_assert_eq(sr_sandbox_check_result(&sb, -1, &d), SR_OK);
+        char *json = sr_writer_to_json(sb.L, -1);
+        cr_assert_str_eq(json, want, "run %d", i);
+        free(json);
+        lua_getfield(sb.L, -1, "a");
+        cr_assert_eq(lua_getmetatable(sb.L, -1), 0, "a raw copy");
+        lua_getfield(sb.L, -1, "n");
+        lua_getfield(sb.L, -3, "b");
+        lua_rawgeti(sb.L, -1, 2);
+        cr_assert_eq(lua_topointer(sb.L, -1), lua_topointer(sb.L, -3), "K.n's one copy");
+        if (i == 0) {
+            first_a = lua_topointer(sb.L, -4);
+            first_n = lua_topointer(sb.L, -1);
+        } else {
+            cr_assert_eq(lua_topointer(sb.L, -4), first_a);
+            cr_assert_eq(lua_topointer(sb.L, -1), first_n);
+        }
+        lua_pop(sb.L, 5);
+    }
+    sb.limits.result_values = 12;
+    cr_assert_eq(run("return {a = K, b = {K, K.n}, c = 1}"), SR_OK);
+    cr_assert_eq(sr_sandbox_check_result(&sb, -1, &d), SR_ERR_LIMIT);
+    cr_assert_str_eq(d.message, "the result holds more than 12 values");
+    sb.limits.result_values = 100;
+    sb.limits.result_bytes = 4;
+    cr_assert_eq(run("return {a = K, c = 1}"), SR_OK);
+    cr_assert_eq(sr_sandbox_check_result(&sb, -1, &d), SR_ERR_LIMIT);
+    cr_assert_str_eq(d.message, "the result holds more than 4 bytes of text");
 }
 
 /* ---- bytecode checks ---- */
