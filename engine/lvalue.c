@@ -2,12 +2,18 @@
 #include "lvalue.h"
 
 static const char null_tag = 0; /* its address is the null sentinel */
+/* Its address keys the array metatable in the registry too: a light
+ * userdata key is found without making the string SR_REG_ARRAY_MT, and
+ * sr_lv_isarray runs for every table the writer and the validator meet. */
+static const char array_mt_key = 0;
 
 void sr_lv_init(lua_State *L)
 {
     lua_newtable(L);                                   /* the array metatable */
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);  /* pops the copy */
     lua_setfield(L, LUA_REGISTRYINDEX, SR_REG_ARRAY_MT); /* pops it */
 }
 
@@ -18,7 +24,7 @@ int sr_lv_isnull(lua_State *L, int idx)
     return lua_islightuserdata(L, idx) && lua_touserdata(L, idx) == (void *)&null_tag;
 }
 
-void sr_lv_push_array_mt(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, SR_REG_ARRAY_MT); }
+void sr_lv_push_array_mt(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key); }
 
 void sr_lv_mark_array(lua_State *L, int idx)
 {

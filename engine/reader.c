@@ -678,8 +678,14 @@ static void on_key(sr_reader_t *r, const char *s, size_t n, int line, int col)
 {
     lua_State *L = r->L;
     frame_t *fr = &r->frames[r->nframes - 1];
-    size_t off = r->keys.len;
-    if (sr_buf_append(&r->keys, s, n) != 0 || sr_buf_append(&r->keys, "", 1) != 0) {
+    sr_buf_t *kb = &r->keys;
+    size_t off = kb->len;
+    if (!kb->failed && kb->cap - kb->len > n + 1) { /* room for the key, its NUL and the buffer's */
+        memcpy(kb->data + kb->len, s, n);
+        kb->data[kb->len + n] = '\0';
+        kb->len += n + 1;
+        kb->data[kb->len] = '\0';
+    } else if (sr_buf_append(kb, s, n) != 0 || sr_buf_append(kb, "", 1) != 0) {
         fail(r, SR_ERR_NOMEM, line, col, "out of memory");
         return;
     }

@@ -2,6 +2,9 @@
 #include <criterion/criterion.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lvalue.h"
@@ -314,4 +317,160 @@ Test(reader, resolve_plain_table)
     cr_assert_eq(v.kind, SR_SCALAR_STR);
     sr_resolve_plain("yes", 3, &v);
     cr_assert_eq(v.kind, SR_SCALAR_STR);
+}
+
+Test(reader, resolve_plain_edges)
+{
+    sr_scalar_t v;
+    sr_resolve_plain("9223372036854775807", 19, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_INT);
+    cr_assert_eq(v.i, INT64_MAX);
+    sr_resolve_plain("-9223372036854775808", 20, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_INT);
+    cr_assert_eq(v.i, INT64_MIN);
+    sr_resolve_plain("9223372036854775808", 19, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_FLOAT, "one past the largest integer reads as a float");
+    cr_assert_float_eq(v.f, 9223372036854775808.0, 1.0);
+    sr_resolve_plain("-9223372036854775809", 20, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_FLOAT);
+    sr_resolve_plain("+12", 3, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_INT);
+    cr_assert_eq(v.i, 12);
+    sr_resolve_plain("+", 1, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_STR);
+    sr_resolve_plain("-010", 4, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_STR);
+    const char *nulls[] = {"~", "null", "Null", "NULL"};
+    for (size_t i = 0; i < 4; i++) {
+        sr_resolve_plain(nulls[i], strlen(nulls[i]), &v);
+        cr_assert_eq(v.kind, SR_SCALAR_NULL, "%s", nulls[i]);
+    }
+    const char *strings[] = {"~~", "nULL", "NuLL", "tRUE", "FAlse", ".Nan", "+.nan", ".iNF", "0x", "0o8", "0x-1", "1_000"};
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+        sr_resolve_plain(strings[i], strlen(strings[i]), &v);
+        cr_assert_eq(v.kind, SR_SCALAR_STR, "%s", strings[i]);
+    }
+    sr_resolve_plain("TRUE", 4, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_BOOL);
+    cr_assert_eq(v.b, 1);
+    sr_resolve_plain("False", 5, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_BOOL);
+    cr_assert_eq(v.b, 0);
+    sr_resolve_plain("-.Inf", 5, &v);
+    cr_assert_eq(v.kind, SR_SCALAR_FLOAT);
+    cr_assert(isinf(v.f) && v.f < 0);
+    sr_resolve_plain("+.INF", 5, &v);
+    cr_assert(v.kind == SR_SCALAR_FLOAT && isinf(v.f) && v.f > 0);
+    sr_resolve_plain(".NaN", 4, &v);
+    cr_assert(v.kind == SR_SCALAR_FLOAT && isnan(v.f));
+    sr_resolve_plain("0o17", 4, &v);
+    cr_assert(v.kind == SR_SCALAR_INT && v.i == 15);
+}
+
+/* The reader remembers the keys of the documents before (see "shapes" in
+ * reader.c): a document of the same shape reads the same, errors included. */
+Test(reader, documents_of_one_shape_read_alike_errors_included)
+{
+    open_text("t.yaml", "id: A\npatient: {karnofsky: 60, age: 50}\nlist: [1, 2]\n"
+                        "---\nid: B\npatient: {karnofsky: 70, age: 51}\nlist: [3]\n"
+                        "---\nid: C\npatient: {karnofsky: 70, karnofsky: 80}\n"
+                        "---\nid: D\npatient: {age: 52, extra: x, karnofsky: 90}\nlist: {a: 1}\n"
+                        "---\nid: E\nid: F\n");
+    next_ok();
+    lua_pop(L, 1);
+    next_ok();
+    cr_assert_str_eq(field_type("doc.patient.karnofsky"), "integer");
+    cr_assert_eq(lua_tointeger(L, -1), 70);
+    lua_pop(L, 1);
+    cr_assert_str_eq(field_type("doc.list"), "array");
+    lua_pop(L, 1);
+    cr_assert_eq(field_type("#doc.list") != NULL, 1);
+    cr_assert_eq(lua_tointeger(L, -1), 1);
+    lua_pop(L, 2);
+    next_err(SR_ERR_YAML, 10, 26, "patient.karnofsky", "duplicate key 'karnofsky'");
+    next_ok();
+    cr_assert_str_eq(field_type("doc.patient.extra"), "string");
+    lua_pop(L, 1);
+    cr_assert_str_eq(field_type("doc.patient.karnofsky"), "integer");
+    cr_assert_eq(lua_tointeger(L, -1), 90);
+    lua_pop(L, 1);
+    cr_assert_str_eq(field_type("doc.list"), "object", "a sequence last time, a mapping now");
+    lua_pop(L, 2);
+    next_err(SR_ERR_YAML, 17, 1, "id", "duplicate key 'id'");
+}
+
+/* Past the 64th key of a mapping, and for keys over 64 bytes, duplicates are
+ * found another way: the same errors either way. */
+Test(reader, duplicate_keys_in_a_large_mapping_and_long_keys)
+{
+    static char text[8192];
+    size_t n = 0;
+    for (int doc = 0; doc < 2; doc++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "---\n");
+        for (int k = 0; k < 70; k++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "k%02d: %d\n", k, k);
+        n += (size_t)snprintf(text + n, sizeof text - n, "k66: again\n");
+    }
+    char longkey[81];
+    memset(longkey, 'x', 80);
+    longkey[80] = '\0';
+    for (int doc = 0; doc < 2; doc++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "---\na: 1\n%s: 1\nb: 2\n%s: 2\n", longkey, longkey);
+    open_text("t.yaml", text);
+    next_err(SR_ERR_YAML, 72, 1, "k66", "duplicate key 'k66'");
+    next_err(SR_ERR_YAML, 144, 1, "k66", "duplicate key 'k66'");
+    char path[100], msg[120];
+    snprintf(path, sizeof path, "%s", longkey);
+    snprintf(msg, sizeof msg, "duplicate key '%s'", longkey);
+    next_err(SR_ERR_YAML, 149, 1, path, msg);
+    next_err(SR_ERR_YAML, 154, 1, path, msg);
+}
+
+Test(reader, json_columns_after_escapes_and_non_ascii_text)
+{
+    open_text("t.jsonl", "{\"id\": \"A\\\"\\\\\", \"n\\u00e9\": \"x\", \"b\": 1}\n"
+                         "{\"id\": \"\xc3\xa9t\xc3\xa9\", \"k\": [true, \"\xe6\x97\xa5\", -2.5e3]}\n");
+    next_ok();
+    int line, col;
+    sr_pathseg_t b[1] = {{"b", 1, 0}};
+    cr_assert_eq(sr_reader_locate(rd, b, 1, 0, &line, &col), 1);
+    cr_assert_eq(col, 38, "column %d", col);
+    sr_pathseg_t ne[1] = {{"n\xc3\xa9", 3, 0}};
+    cr_assert_eq(sr_reader_locate(rd, ne, 1, 1, &line, &col), 1);
+    cr_assert_eq(col, 17, "the key with an escape starts at its quote: column %d", col);
+    lua_pop(L, 1);
+    next_ok();
+    sr_pathseg_t k2[2] = {{"k", 1, 0}, {NULL, 0, 2}};
+    cr_assert_eq(sr_reader_locate(rd, k2, 2, 0, &line, &col), 2);
+    cr_assert_eq(line, 2);
+    cr_assert_eq(col, 32, "columns count characters, not bytes: column %d", col);
+    sr_pathseg_t k1[2] = {{"k", 1, 0}, {NULL, 0, 1}};
+    cr_assert_eq(sr_reader_locate(rd, k1, 2, 0, &line, &col), 2);
+    cr_assert_eq(col, 27, "column %d", col);
+}
+
+/* Two readers on one Lua state (as diff reads two result files) share what
+ * they remember of shapes: each still reads its own documents. */
+Test(reader, two_readers_on_one_lua_state)
+{
+    const char *ta = "{\"id\": \"A1\", \"x\": {\"p\": 1}}\n{\"id\": \"A2\", \"x\": {\"p\": 2}}\n";
+    const char *tb = "{\"id\": \"B1\", \"x\": [1, 2]}\n{\"x\": {\"q\": 3}, \"id\": \"B2\", \"x2\": 0}\n";
+    sr_reader_t *rb = NULL;
+    open_text("a.jsonl", ta);
+    cr_assert_eq(sr_reader_open_mem(&rb, "b.jsonl", tb, strlen(tb), SR_IN_AUTO, NULL, &d), SR_OK);
+    for (int i = 0; i < 2; i++) {
+        next_ok();
+        cr_assert_str_eq(field_type("doc.x"), "object");
+        lua_pop(L, 1);
+        field_type("doc.x.p");
+        cr_assert_eq(lua_tointeger(L, -1), i + 1);
+        lua_pop(L, 2);
+        cr_assert_eq(sr_reader_next(rb, L, &d), SR_OK);
+        cr_assert_str_eq(field_type("doc.x"), i == 0 ? "array" : "object");
+        lua_pop(L, 1);
+        field_type("doc.id");
+        cr_assert_str_eq(lua_tostring(L, -1), i == 0 ? "B1" : "B2");
+        lua_pop(L, 2);
+    }
+    sr_reader_close(rb);
 }
