@@ -1,13 +1,20 @@
 /* check.c -- `spinerules check`: every finding about a rule set, from its
  * manifest and the text of its rule files (syntax, what the sandbox would
  * refuse) to its tables and conditions (engine/lint.lua), with positions. */
+#define _GNU_SOURCE /* dladdr, dl_iterate_phdr: the engine's build id, for the verdict cache */
 #include "check.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
 #include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_*: see ruleset.c */
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1025,11 +1032,170 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
     return SR_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* The verdict cache: "this engine found no error in this rule set"      */
+
+/* The checks at open cost about a quarter of a one-case eval; their verdict
+ * depends only on the engine (its code, the prelude and the checker, all in
+ * the build), the rule set (its digest) and the case schema's file. A clean
+ * verdict is remembered across processes as a one-line file named by the
+ * SHA-256 of those, in a folder of the user's own. A forged or stale entry
+ * can only skip the checks (eval then runs the rule set as an unchecked
+ * engine would; `check` always runs them), never change a result: results
+ * come from the files, read and digested at every open. Only "no error" is
+ * stored, so a refusal is always the checker's own, with its message. */
+
+/* The build id (the linker's hash of the object) of the executable or shared
+ * library holding this code. */
+typedef struct {
+    const void *base;
+    unsigned char id[64];
+    size_t len;
+} build_id_t;
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    build_id_t *b = data;
+    if ((const void *)info->dlpi_addr != b->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        const unsigned char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const unsigned char *name = p + sizeof *nh;
+            const unsigned char *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (desc + nh->n_descsz > end)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+                nh->n_descsz > 0 && nh->n_descsz <= sizeof b->id) {
+                memcpy(b->id, desc, nh->n_descsz);
+                b->len = nh->n_descsz;
+                return 1;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+    return 1; /* our object, with no build id */
+}
+
+/* The cache folder, malloc'd, or NULL when there is none: $SPINERULES_CACHE
+ * when set to an absolute path. There is no default folder: the cache is
+ * used only where it was asked for, so that a run (a test suite, a CI job)
+ * leaves nothing behind unless told to. */
+static char *verdict_dir(void)
+{
+    const char *env = getenv("SPINERULES_CACHE");
+    return env && env[0] == '/' ? sr_strdup(env) : NULL;
+}
+
+/* Fills path with the entry for e's rule set; 0, or -1 when there is no
+ * cache (no folder, no build id, the case schema unreadable). */
+static int verdict_path(const sr_engine_t *e, char **path)
+{
+    *path = NULL;
+    if (!e->digest)
+        return -1;
+    Dl_info info;
+    build_id_t b = {NULL, {0}, 0};
+    static const char here = 0; /* an address inside this object */
+    if (!dladdr(&here, &info) || !info.dli_fbase)
+        return -1;
+    b.base = info.dli_fbase;
+    /* dlpi_addr is the load bias, dli_fbase the load address: equal for PIE
+     * executables and shared libraries; any other build has no cache */
+    dl_iterate_phdr(find_build_id, &b);
+    if (!b.len)
+        return -1;
+    char *schema_path = e->root && e->case_schema ? sr_asprintf("%s/%s", e->root, e->case_schema) : NULL;
+    size_t slen = 0;
+    char *schema = schema_path ? sr_read_file(schema_path, &slen) : NULL;
+    free(schema_path);
+    char *dir = schema ? verdict_dir() : NULL;
+    if (!dir) {
+        free(schema);
+        return -1;
+    }
+    SHA256_CTX md;
+    unsigned char hash[SHA256_DIGEST_LENGTH];
+    char head[32];
+    int n = snprintf(head, sizeof head, "%zu", slen);
+    SHA256_Init(&md);
+    SHA256_Update(&md, "spinerules-lint-verdict-v1", 27);
+    SHA256_Update(&md, b.id, b.len);
+    SHA256_Update(&md, SR_VERSION, sizeof SR_VERSION);
+    SHA256_Update(&md, e->digest, strlen(e->digest) + 1);
+    SHA256_Update(&md, head, (size_t)n + 1);
+    SHA256_Update(&md, schema, slen);
+    SHA256_Final(hash, &md);
+    free(schema);
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    *path = sr_asprintf("%s/lint-%s", dir, hex);
+    free(dir);
+    return *path ? 0 : -1;
+}
+
+/* Is the folder of path ours alone (owned by us, writable by no one else)? */
+static int dir_is_private(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? sr_strndup(path, (size_t)(slash - path)) : NULL;
+    struct stat st;
+    int ok = dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+             (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+    free(dir);
+    return ok;
+}
+
+static int verdict_cached(const char *path)
+{
+    struct stat st;
+    return dir_is_private(path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid();
+}
+
+/* Records a clean verdict; any failure (a read-only or foreign folder, a
+ * full disk) leaves the cache as it was. */
+static void verdict_store(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? sr_strndup(path, (size_t)(slash - path)) : NULL;
+    if (dir)
+        mkdir(dir, 0700); /* its parent must exist */
+    free(dir);
+    if (!dir_is_private(path))
+        return;
+    char *tmp = sr_asprintf("%s.%ld.tmp", path, (long)getpid());
+    int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600) : -1;
+    if (fd >= 0) {
+        static const char line[] = "spinerules: the checks at open found no error\n";
+        int ok = write(fd, line, sizeof line - 1) == (ssize_t)(sizeof line - 1);
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) /* rename: readers see the whole entry or none */
+            unlink(tmp);
+    }
+    free(tmp);
+}
+
 sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d)
 {
+    char *cache = NULL;
+    if (verdict_path(e, &cache) == 0 && verdict_cached(cache)) {
+        free(cache);
+        sr_schema_keep_docs(e->sb.L, 0);
+        return SR_OK;
+    }
     sr_findings_t f;
     sr_findings_init(&f);
     sr_status_t st = sr_lint_engine(e, 0, &f, d);
+    if (st == SR_OK && !f.errors && cache)
+        verdict_store(cache);
+    free(cache);
     if (st == SR_OK && f.errors) {
         sr_findings_sort(&f);
         for (size_t i = 0; i < f.n; i++) {

@@ -520,6 +520,22 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_di
         goto cleanup;
     if ((st = sr_sandbox_freeze(&e->sb, d)) != SR_OK) /* rules are pure: nothing they defined can change */
         goto cleanup;
+    unsigned char hash[SHA256_DIGEST_LENGTH];
+    unsigned int hlen = SHA256_DIGEST_LENGTH;
+    if (!SHA256_Final(hash, md)) {
+        st = SR_ERR_NOMEM;
+        sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot compute the rule set digest");
+        goto cleanup;
+    }
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    for (unsigned int i = 0; i < hlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    if (!(e->digest = sr_asprintf("sha256:%s", hex))) {
+        st = SR_ERR_NOMEM;
+        sr_diag_set(d, st, NULL, 0, 0, NULL, "out of memory");
+        goto cleanup;
+    }
+
     if (lint && (st = sr_lint_at_open(e, d)) != SR_OK) /* a rule set with errors is refused */
         goto cleanup;
 
@@ -544,18 +560,6 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_di
     lua_pop(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, SR_REG_KEY_RANK);
 
-    unsigned char hash[SHA256_DIGEST_LENGTH];
-    unsigned int hlen = SHA256_DIGEST_LENGTH;
-    if (!SHA256_Final(hash, md)) {
-        st = SR_ERR_NOMEM;
-        sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot compute the rule set digest");
-        goto cleanup;
-    }
-    char hex[2 * SHA256_DIGEST_LENGTH + 1];
-    for (unsigned int i = 0; i < hlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-    e->digest = sr_asprintf("sha256:%s", hex);
-
     lua_createtable(L, 0, 3);
     lua_pushstring(L, e->name);
     lua_setfield(L, -2, "name");
@@ -564,7 +568,7 @@ static sr_status_t open_ruleset(sr_engine_t *e, const char *dir, int lint, sr_di
     lua_pushstring(L, e->digest);
     lua_setfield(L, -2, "digest");
     e->ruleset_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    st = e->digest ? SR_OK : SR_ERR_NOMEM;
+    st = SR_OK;
 
 cleanup:
     lua_settop(L, top);
