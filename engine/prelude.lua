@@ -1112,6 +1112,19 @@ end
 -- that reading, and still answer the rare cases: bounded and unmatched values, odd rows).
 ---------------------------------------------------------------------------------------------
 
+-- constant(t): t frozen, to be held by every result that needs it. A result that reads the
+-- same rows as another holds the same tables: they are built once, and the host shares what
+-- it makes of them (engine/sandbox.c, sr_sandbox_check_result) from one case to the next.
+-- Tables holding null are not made constant (the host copies those for every result anyway),
+-- nor empty lists (a frozen table loses the mark of a list).
+local function constant(t)
+  freeze(t, {})
+  return t
+end
+
+local CONSTANTS_PER_TABLE = 256   -- values kept per item or classification (any integer may come)
+local math_type = math.type
+
 -- The tests of rows (a list of row definitions), in order, and a lookup from string and
 -- boolean values to the index of the first row taking them, built while every test before
 -- is known (TEST_KIND); a value the lookup lacks goes through the tests.
@@ -1158,22 +1171,32 @@ local function compile_item(it)
     end
   end
   local fr, en, source = it.fr, it.en, it.source
+  local kept, nkept = {}, 0   -- value -> its entry (constant), for values read without a note
   return function(subject, case, results)
     local value, note = read_value(subject, case, results)
     if whole then
       if value ~= nil and not BOUNDED_SET[value] then
         local i = map[value]
+        local same = i ~= nil   -- equal values are the same value (not so for 1 and 1.0)
         if i == nil then
           for j = 1, n do
             if tests[j](value) then i = j; break end
           end
+          same = i ~= nil and math_type(value) == "integer"
         end
         if i ~= nil then
           local p = points[i]
-          local entry = { fr = fr, en = en, source = row_source[i], value = value, points = p,
-                          row = { fr = row_fr[i], en = row_en[i] } }
-          if note then entry.note = note end
           if COVERAGE then cover(defs[i], "row") end
+          local entry = same and not note and kept[value]
+          if entry then return p, p, entry, p end
+          entry = { fr = fr, en = en, source = row_source[i], value = value, points = p,
+                    row = { fr = row_fr[i], en = row_en[i] } }
+          if note then
+            entry.note = note
+          elseif same and nkept < CONSTANTS_PER_TABLE then
+            kept[value] = constant(entry)
+            nkept = nkept + 1
+          end
           return p, p, entry, p
         end
       elseif value == nil then
@@ -1203,9 +1226,17 @@ local function compile_bands(b)
       if lo == lo and hi == hi then   -- (NaN is no key)
         if not at_lo then at_lo = {}; found_at[lo] = at_lo end
         at_lo[hi] = hit
+        if hit.candidates and #hit.candidates > 0 then
+          hit.detail = constant({ fr = hit.fr, en = hit.en, source = hit.source,
+                                  candidates = array(hit.candidates) })
+        elseif not hit.candidates and hit.lo ~= -INF and hit.hi ~= INF then
+          hit.detail = constant({ fr = hit.fr, en = hit.en, source = hit.source,
+                                  range = band_range_array(hit.lo, hit.hi) })
+        end
       end
     end
     if COVERAGE then cover(b, hit.id) end
+    if hit.detail then return hit.id, hit.detail end
     local detail = { fr = hit.fr, en = hit.en, source = hit.source }
     local candidates = hit.candidates
     if candidates then
@@ -1284,23 +1315,33 @@ local function compile_classification(c)
   for i, r in ipairs(c.rows) do
     defs[i], classes[i], row_fr[i], row_en[i], row_source[i] = r, r.attrs[gives], r.fr, r.en, r.source
   end
+  local kept, nkept = {}, 0   -- value -> its result (constant)
   return function(case, results)
     local value = read_value(case, case, results)
-    local out = { source = source }
     if value ~= nil and not BOUNDED_SET[value] then
       local i = map[value]
+      local same = i ~= nil   -- equal values are the same value (not so for 1 and 1.0)
       if i == nil then
         for j = 1, n do
           if tests[j](value) then i = j; break end
         end
+        same = i ~= nil and math_type(value) == "integer"
       end
       if i ~= nil then
+        if COVERAGE then cover(defs[i], "row") end
+        local out = same and kept[value]
+        if out then return out end
+        out = { source = source }
         out[value_key], out[gives] = value, classes[i]
         out.fr, out.en, out.source = row_fr[i], row_en[i], row_source[i]
-        if COVERAGE then cover(defs[i], "row") end
+        if same and nkept < CONSTANTS_PER_TABLE then
+          kept[value] = constant(out)
+          nkept = nkept + 1
+        end
         return out
       end
     end
+    local out = { source = source }
     out[value_key], out[gives] = NULL, unknown
     out.fr, out.en = "non renseigné", "not given"
     if COVERAGE then cover(c, "unknown") end
@@ -1312,8 +1353,15 @@ local function compile_contraindications(list)
   local E, n = {}, 0
   for _, c in ipairs(list.entries) do
     n = n + 1
-    E[n] = { def = c, id = c.id, when = c.when, relative_when = c.relative_when, kind = c.kind,
-             fr = c.fr, en = c.en, source = c.source }
+    local entries = {}   -- kind -> status -> the entry (constant)
+    for _, kind in ipairs({ c.kind, "relative" }) do
+      entries[kind] = {}
+      for _, status in ipairs({ "present", "absent", "unknown" }) do
+        entries[kind][status] = constant({ id = c.id, status = status, kind = kind, fr = c.fr, en = c.en,
+                                           source = c.source })
+      end
+    end
+    E[n] = { def = c, when = c.when, relative_when = c.relative_when, kind = c.kind, entries = entries }
   end
   return function(case, results)
     local out = array()
@@ -1325,7 +1373,7 @@ local function compile_contraindications(list)
       end
       local v = call_condition(c.when, case, case, results)
       local status = (v == true and "present") or (v == false and "absent") or "unknown"
-      out[i] = { id = c.id, status = status, kind = kind, fr = c.fr, en = c.en, source = c.source }
+      out[i] = c.entries[kind][status]
       if COVERAGE then cover(c.def, status); cover(c.def, "kind " .. kind) end
     end
     return out
@@ -1336,8 +1384,10 @@ local function compile_decision(d)
   local S, n = {}, 0
   for _, s in ipairs(d.steps) do
     n = n + 1
-    S[n] = { def = s, number = s.number, id = s.id, when = s.when, gives = s.gives,
-             computed = type(s.gives) == "function", fr = s.fr, en = s.en, source = s.source }
+    S[n] = { def = s, when = s.when, gives = s.gives, computed = type(s.gives) == "function",
+             reason = constant({ step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }),
+             caveat = constant({ step = s.number, id = s.id, status = "unknown", fr = s.fr, en = s.en,
+                                 source = s.source }) }
   end
   local name = d.name
   local reason_key, caveats_key = name .. "_reason", name .. "_caveats"
@@ -1351,12 +1401,12 @@ local function compile_decision(d)
         if s.computed then outcome = read(outcome, case, case, results) end
         if outcome == nil then outcome = "indeterminate" end
         if COVERAGE then cover(s.def, outcome) end
-        results[reason_key] = { step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }
+        results[reason_key] = s.reason
         results[caveats_key] = caveats
         return outcome
       elseif v ~= false then
         nc = nc + 1
-        caveats[nc] = { step = s.number, id = s.id, status = "unknown", fr = s.fr, en = s.en, source = s.source }
+        caveats[nc] = s.caveat
       end
     end
     error("decision '" .. name .. "': no step applied")   -- cannot happen: the last step always applies
@@ -1368,10 +1418,12 @@ local function compile_check(c, words)
   local yes, no, unknown = status_words(words)
   local id, when, fr, en, source = c.id, c.when, c.fr, c.en, c.source
   if not c.each then
+    local entry_yes = constant({ id = id, fr = fr, en = en, source = source, status = yes })
+    local entry_no = constant({ id = id, fr = fr, en = en, source = source, status = no })
+    local entry_unknown = constant({ id = id, fr = fr, en = en, source = source, status = unknown })
     return function(case, results)
       local v = call_condition(when, case, case, results)
-      return { id = id, fr = fr, en = en, source = source,
-               status = (v == true and yes) or (v == false and no) or unknown }
+      return (v == true and entry_yes) or (v == false and entry_no) or entry_unknown
     end
   end
   -- Per element: the check holds if it holds for one element; the elements where it holds
@@ -1444,7 +1496,10 @@ local function compile_risk(rk)
     factors[n] = compile_check(f, nil)
   end
   local fr, en, source, base, raised_percent = rk.fr, rk.en, rk.source, rk.base, rk.raised
-  local raised_when, raised_fr, raised_en = rk.raised_when, rk.raised_fr, rk.raised_en
+  local raised_when = rk.raised_when
+  local raised_present = constant({ status = "present", fr = rk.raised_fr, en = rk.raised_en, source = source })
+  local raised_absent = constant({ status = "absent", fr = rk.raised_fr, en = rk.raised_en, source = source })
+  local raised_unknown = constant({ status = "unknown", fr = rk.raised_fr, en = rk.raised_en, source = source })
   return function(case, results)
     local out = { fr = fr, en = en, source = source }
     local raised = call_condition(raised_when, case, case, results)
@@ -1455,8 +1510,7 @@ local function compile_risk(rk)
       out.base_percent = NULL
       out.range = array({ math.min(base, raised_percent), math.max(base, raised_percent) })
     end
-    local status = (raised == true and "present") or (raised == false and "absent") or "unknown"
-    out.raised_by = { status = status, fr = raised_fr, en = raised_en, source = source }
+    out.raised_by = (raised == true and raised_present) or (raised == false and raised_absent) or raised_unknown
     local list = array()
     for i = 1, n do list[i] = factors[i](case, results) end
     out.factors = list
