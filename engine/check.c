@@ -966,9 +966,22 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->prelude_ref);
     push_case_schema(e);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushboolean(L, probe);
     lua_setfield(L, -2, "probe");
+    if (probe) { /* opts.probes: the function engine/probe.lua returns */
+        if (luaL_loadbufferx(L, sr_probe_lua, sr_probe_lua_len, "@engine/probe.lua", "t") != LUA_OK) {
+            sr_diag_set(d, SR_ERR_RULE, NULL, 0, 0, NULL, "%s", lua_tostring(L, -1));
+            sr_diag_split_lua(d);
+            lua_settop(L, top);
+            return SR_ERR_RULE;
+        }
+        if ((st = sr_sandbox_pcall(L, 0, 1, d)) != SR_OK) {
+            lua_settop(L, top);
+            return st;
+        }
+        lua_setfield(L, -2, "probes");
+    }
     lua_pushstring(L, sr_lang_code(sr_get_lang()));
     lua_setfield(L, -2, "lang");
     unsigned saved = e->sb.limits.time_limit_ms;

@@ -62,8 +62,11 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
  * counting the others. Warnings are left to `spinerules check`. */
 sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d);
 
-/* The embedded checker, from engine/lint.lua. */
+/* The embedded checker, from engine/lint.lua, and its probes (compiled for
+ * `spinerules check` only), from engine/probe.lua. */
 extern const char *const sr_lint_lua;
 extern const size_t sr_lint_lua_len;
+extern const char *const sr_probe_lua;
+extern const size_t sr_probe_lua_len;
 
 #endif
