@@ -17,20 +17,10 @@
 #include <lua.h>
 #include <stdio.h>
 
+#include "idset.h" /* the ids of a file's cases, for the duplicate-id check */
 #include "reader.h"
 #include "schema.h"
 #include "spinerules.h"
-
-/* The ids of the cases of one file, kept compactly (about 20 bytes per id
- * plus the id's text), to find a duplicate id. */
-typedef struct sr_idset sr_idset_t;
-
-sr_idset_t *sr_idset_new(void);
-void sr_idset_free(sr_idset_t *s);
-/* Adds id (first seen at line). Returns 0 when it is new, 1 when it was
- * already there (*first_line gets the line it was first seen at), -1 when
- * memory is short. */
-int sr_idset_add(sr_idset_t *s, const char *id, size_t len, int line, int *first_line);
 
 /* What the checks of one case found. */
 typedef struct {
