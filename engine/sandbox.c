@@ -293,36 +293,32 @@ static int sb_pcall(lua_State *L)
     return lua_gettop(L);
 }
 
-/* Contents of a frozen table (ours or the prelude's), pushed; or nothing. */
+/* Contents of a frozen table (ours or the prelude's), pushed; or nothing.
+ * [-0, +(0|1)] */
 static int push_frozen_contents(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
+    int top = lua_gettop(L);
     if (!lua_getmetatable(L, idx))
         return 0; /* every frozen table has one, which __metatable protects */
-    lua_pop(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_FROZEN);
+    /* the prelude's, and ours of a table that had no metatable: "frozen",
+     * with the contents as __index */
+    if (lua_getfield(L, -1, "__metatable") == LUA_TSTRING && strcmp(lua_tostring(L, -1), "frozen") == 0 &&
+        lua_getfield(L, -2, "__index") == LUA_TTABLE) {
+        lua_replace(L, top + 1); /* contents where the metatable was */
+        lua_settop(L, top + 1);
+        return 1;
+    }
+    lua_settop(L, top);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_FROZEN); /* ours of a table that had a metatable */
     if (lua_istable(L, -1)) {
         lua_pushvalue(L, idx);
         if (lua_rawget(L, -2) == LUA_TTABLE) {
             lua_remove(L, -2);
             return 1;
         }
-        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    if (!lua_getmetatable(L, idx))
-        return 0;
-    int frozen = 0;
-    if (lua_getfield(L, -1, "__metatable") == LUA_TSTRING && strcmp(lua_tostring(L, -1), "frozen") == 0)
-        frozen = lua_getfield(L, -2, "__index") == LUA_TTABLE;
-    else
-        lua_pushnil(L);
-    if (frozen) {
-        lua_replace(L, -3); /* contents where the metatable was */
-        lua_pop(L, 1);
-        return 1;
-    }
-    lua_pop(L, 3);
+    lua_settop(L, top);
     return 0;
 }
 
@@ -1445,12 +1441,12 @@ static int result_walk(lua_State *L, result_walk_t *rw, int idx, int depth)
             frozen = !lua_rawequal(L, -1, rw->array_mt);
             lua_pop(L, 1);
         }
-        if (frozen && push_frozen_contents(L, -1)) { /* key proxy contents */
-            int proxy = lua_gettop(L) - 1, contents = proxy + 1;
-            int known = 0; /* shared already: never shared twice, so that a copy's address stays its own */
+        int known = 0; /* shared already: never shared twice, so that a copy's address stays its own */
+        if (frozen) { /* key value */
+            int proxy = lua_gettop(L);
             if (rw->shared) {
                 lua_pushvalue(L, proxy);
-                known = lua_rawget(L, rw->shared) == LUA_TTABLE; /* key proxy contents copy */
+                known = lua_rawget(L, rw->shared) == LUA_TTABLE; /* key proxy copy */
             }
             if (known) {
                 sr_shared_t *s = sr_shared_find(&rw->sb->shared, lua_topointer(L, -1));
@@ -1467,6 +1463,11 @@ static int result_walk(lua_State *L, result_walk_t *rw, int idx, int depth)
                     continue;
                 }
             }
+            lua_settop(L, proxy);
+            frozen = push_frozen_contents(L, proxy);
+        }
+        if (frozen) { /* key proxy contents */
+            int proxy = lua_gettop(L) - 1, contents = proxy + 1;
             lua_settop(L, contents);
             int copy = contents + 1;
             lua_newtable(L);

@@ -54,6 +54,7 @@ typedef struct {
     size_t len;
     lua_Integer rank;
     int slot;
+    int plain; /* written in JSON as it is, between quotes */
 } mkey_t;
 
 /* Keys of the maps on the current path, innermost last: each map takes a
@@ -71,6 +72,7 @@ typedef struct {
 typedef struct {
     const char *s;
     lua_Integer rank;
+    int plain;
 } rank_slot_t;
 
 struct visitor {
@@ -80,6 +82,7 @@ struct visitor {
     rank_slot_t ranks[RANK_SLOTS];
     sr_shared_map_t *shared; /* JSON: the tables results share, or NULL */
     const void *rank_ptr;    /* JSON: the rank table's address, or NULL */
+    const void *array_mt;    /* the arrays' metatable's address, or NULL */
     step_t path[MAX_DEPTH + 1];
     int depth;           /* steps in path */
     sr_diag_t *d;
@@ -132,6 +135,19 @@ static int format_double(double x, char *buf, size_t n)
 
 static int visit(visitor_t *v, int idx, int depth);
 
+/* sr_lv_isarray, with the arrays' metatable looked up once per record. */
+static int is_array(visitor_t *v, int idx)
+{
+    lua_State *L = v->L;
+    if (lua_getmetatable(L, idx)) {
+        int marked = lua_topointer(L, -1) == v->array_mt;
+        lua_pop(L, 1);
+        if (marked)
+            return 1;
+    }
+    return sr_lv_isarray(L, idx);
+}
+
 static int mkey_before(const mkey_t *x, const mkey_t *y)
 {
     if (x->rank != y->rank)
@@ -143,28 +159,37 @@ static int mkey_before(const mkey_t *x, const mkey_t *y)
 
 static int mkey_cmp(const void *a, const void *b) { return mkey_before(b, a) - mkey_before(a, b); }
 
-/* The rank of the key string s, at the top of the stack: from the record's
- * cache, else from the rank table (then cached). [-0, +0] */
-static lua_Integer key_rank(visitor_t *v, const char *s)
+static int json_plain(const unsigned char *s, size_t n);
+
+/* Fills in the rank of the key k (the string below the top of the stack)
+ * and whether JSON writes it as it is: from the record's cache, else looked
+ * up (then cached). [-0, +0] */
+static void key_info(visitor_t *v, mkey_t *k)
 {
-    size_t h = ((uintptr_t)s >> 4) % RANK_SLOTS;
+    size_t h = ((uintptr_t)k->s >> 4) % RANK_SLOTS;
     for (int probe = 0; probe < 4; probe++, h = (h + 1) % RANK_SLOTS) {
-        if (v->ranks[h].s == s)
-            return v->ranks[h].rank;
+        if (v->ranks[h].s == k->s) {
+            k->rank = v->ranks[h].rank;
+            k->plain = v->ranks[h].plain;
+            return;
+        }
         if (!v->ranks[h].s)
             break;
     }
     lua_State *L = v->L;
-    lua_Integer rank = LUA_MAXINTEGER;
-    lua_pushvalue(L, -2);
-    if (lua_rawget(L, v->rank_idx) == LUA_TNUMBER)
-        rank = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (!v->ranks[h].s) {
-        v->ranks[h].s = s;
-        v->ranks[h].rank = rank;
+    k->rank = LUA_MAXINTEGER;
+    if (v->rank_idx) {
+        lua_pushvalue(L, -2);
+        if (lua_rawget(L, v->rank_idx) == LUA_TNUMBER)
+            k->rank = lua_tointeger(L, -1);
+        lua_pop(L, 1);
     }
-    return rank;
+    k->plain = json_plain((const unsigned char *)k->s, k->len);
+    if (!v->ranks[h].s) {
+        v->ranks[h].s = k->s;
+        v->ranks[h].rank = k->rank;
+        v->ranks[h].plain = k->plain;
+    }
 }
 
 /* Collects the keys of the map at idx in the order sr_key_cmp gives, into
@@ -203,7 +228,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
         mkey_t *k = &ks->k[b + n];
         k->s = lua_tolstring(L, -2, &k->len);
         k->slot = lua_gettop(L);
-        k->rank = v->rank_idx ? key_rank(v, k->s) : LUA_MAXINTEGER;
+        key_info(v, k);
         n++;
         lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
@@ -237,7 +262,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
     if (!lua_checkstack(L, 6))
         return vfail(v, "result nested too deeply for the Lua stack");
     step_t *step = &v->path[depth];
-    if (sr_lv_isarray(L, idx)) {
+    if (is_array(v, idx)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         if (v->open(v, 0))
             return -1;
@@ -324,6 +349,9 @@ static void visitor_init(visitor_t *v, lua_State *L, sr_diag_t *d)
     v->failed = 0;
     v->ud = NULL;
     memset(v->ranks, 0, sizeof v->ranks);
+    sr_lv_push_array_mt(L);
+    v->array_mt = lua_istable(L, -1) ? lua_topointer(L, -1) : NULL;
+    lua_pop(L, 1);
     lua_getfield(L, LUA_REGISTRYINDEX, SR_REG_KEY_RANK);
     if (lua_istable(L, -1))
         v->rank_idx = lua_gettop(L);
@@ -364,12 +392,17 @@ static void jput(visitor_t *v, const char *s, size_t n)
     }
 }
 
-static void jputc(visitor_t *v, char c)
+static inline void jputc(visitor_t *v, char c)
 {
+    sr_buf_t *b = v->ud;
+    if (b->len + 1 < b->cap && !b->failed) {
+        b->data[b->len++] = c;
+        return;
+    }
     char *p = jroom(v, 1);
     if (p) {
         *p = c;
-        ((sr_buf_t *)v->ud)->len++;
+        b->len++;
     }
 }
 
@@ -427,6 +460,39 @@ static const unsigned char jclass[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
+
+/* 1 when JSON writes s as it is, between quotes: nothing to escape, and
+ * valid UTF-8. */
+static int json_plain(const unsigned char *s, size_t n)
+{
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (escaped8(x))
+            return 0;
+        high |= x;
+    }
+    unsigned seen = 0;
+    for (; i < n; i++)
+        seen |= jclass[s[i]];
+    if (seen & 1)
+        return 0;
+    return (!seen && !(high & HIGHS)) || utf8_valid(s, n);
+}
+
+/* Writes the string s that json_plain accepted. */
+static void j_plain(visitor_t *v, const char *s, size_t n)
+{
+    char *p = jroom(v, n + 2);
+    if (p) {
+        p[0] = '"';
+        memcpy(p + 1, s, n);
+        p[n + 1] = '"';
+        ((sr_buf_t *)v->ud)->len += n + 2;
+    }
+}
 
 static int j_str(visitor_t *v, const char *str, size_t n)
 {
@@ -502,7 +568,7 @@ static int jwrite_table(visitor_t *v, int idx, int depth)
 {
     lua_State *L = v->L;
     step_t *step = &v->path[depth];
-    if (sr_lv_isarray(L, idx)) {
+    if (is_array(v, idx)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         jputc(v, '[');
         for (lua_Integer i = 1; i <= n; i++) {
@@ -534,7 +600,10 @@ static int jwrite_table(visitor_t *v, int idx, int depth)
         step->key = k->s;
         step->len = k->len;
         v->depth = depth + 1;
-        rc = j_str(v, k->s, k->len);
+        if (k->plain)
+            j_plain(v, k->s, k->len);
+        else
+            rc = j_str(v, k->s, k->len);
         if (rc == 0) {
             jputc(v, ':');
             rc = jvisit(v, k->slot, depth + 1);
