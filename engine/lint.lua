@@ -104,37 +104,6 @@ local MSG = {
   out_of = { en = ", out of a declared maximum of %d", fr = ", sur un maximum déclaré de %d" },
   short_of_max = { en = "; %s", fr = " ; %s" },
   item_short = { en = "%s gives at most %d of its %d", fr = "%s donne au plus %d de ses %d" },
-  probe_error = {
-    en = "raises an error %s: %s",
-    fr = "lève une erreur %s : %s" },
-  when_not_given = { en = "when %s is not given", fr = "quand %s n'est pas renseigné" },
-  when_nothing_given = { en = "when no input is given", fr = "quand aucune donnée n'est renseignée" },
-  when_all_given = { en = "on a case where every field is given", fr = "sur un cas où tous les champs sont renseignés" },
-  when_probe = { en = "on the case %s", fr = "sur le cas %s" },
-  probes_stopped = {
-    en = "the probes stopped after %d cases that failed: fix the errors reported and run check again",
-    fr = "les essais se sont arrêtés après %d cas en échec : corrigez les erreurs signalées et relancez check" },
-  never_status = {
-    en = "contraindication '%s' is never %s, whatever its inputs (every combination of their values was tried)",
-    fr = "la contre-indication '%s' n'est jamais %s, quelles que soient ses données (toutes les combinaisons de leurs valeurs ont été essayées)" },
-  not_unknown = {
-    en = "contraindication '%s' is %s when none of its inputs is given: an input not given must give 'unknown'",
-    fr = "la contre-indication '%s' est %s quand aucune de ses données n'est renseignée : une donnée absente doit donner 'unknown'" },
-  never_relative = {
-    en = "contraindication '%s' is never relative when present, whatever its inputs, although it has relative_when",
-    fr = "la contre-indication '%s' n'est jamais relative quand elle est présente, quelles que soient ses données, bien qu'elle ait relative_when" },
-  step_never = {
-    en = "step '%s' of decision '%s' never decides on the cases tried (each total of each score, crossed with each contraindication present)",
-    fr = "l'étape '%s' de la décision '%s' ne décide jamais sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
-  outcome_never = {
-    en = "decision '%s' never gives '%s' on the cases tried (each total of each score, crossed with each contraindication present)",
-    fr = "la décision '%s' ne donne jamais '%s' sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
-  unmatched = {
-    en = "%s: the input gives %s (%s), which no row holds: the item then reads as unknown",
-    fr = "%s : la donnée vaut %s (%s), qu'aucune ligne ne contient : l'item est alors inconnu" },
-  dynamic_field = {
-    en = "reads '%s', which is not a field of the case schema%s",
-    fr = "lit '%s', qui n'est pas un champ du schéma de cas%s" },
   -- words
   w_item = { en = "item '%s' of %s", fr = "item '%s' de %s" },
   w_classification = { en = "classification '%s'", fr = "classification '%s'" },
@@ -907,7 +876,7 @@ return function(P, schema, opts)
   if not opts.probe then return findings end
 
   -- the probes (`check` only): engine/probe.lua, compiled only when they are asked for
-  opts.probes({ say = say, quote = quote, join = join, lookup = lookup, I = I, NULL = NULL, P = P, root = root,
+  opts.probes({ messages = MSG, say = say, quote = quote, join = join, lookup = lookup, I = I, NULL = NULL, P = P, root = root,
                 resolve = resolve, path_suggestion = path_suggestion, reachable = reachable,
                 sorted_keys = sorted_keys, proved = proved, flagged = flagged, findings = findings,
                 err = err, warn = warn })

@@ -10,7 +10,43 @@
 
 local INF = math.huge
 
+-- The messages only the probes give, added to engine/lint.lua's MSG (same conventions).
+local MSG = {
+  probe_error = {
+    en = "raises an error %s: %s",
+    fr = "lève une erreur %s : %s" },
+  when_not_given = { en = "when %s is not given", fr = "quand %s n'est pas renseigné" },
+  when_nothing_given = { en = "when no input is given", fr = "quand aucune donnée n'est renseignée" },
+  when_all_given = { en = "on a case where every field is given", fr = "sur un cas où tous les champs sont renseignés" },
+  when_probe = { en = "on the case %s", fr = "sur le cas %s" },
+  probes_stopped = {
+    en = "the probes stopped after %d cases that failed: fix the errors reported and run check again",
+    fr = "les essais se sont arrêtés après %d cas en échec : corrigez les erreurs signalées et relancez check" },
+  never_status = {
+    en = "contraindication '%s' is never %s, whatever its inputs (every combination of their values was tried)",
+    fr = "la contre-indication '%s' n'est jamais %s, quelles que soient ses données (toutes les combinaisons de leurs valeurs ont été essayées)" },
+  not_unknown = {
+    en = "contraindication '%s' is %s when none of its inputs is given: an input not given must give 'unknown'",
+    fr = "la contre-indication '%s' est %s quand aucune de ses données n'est renseignée : une donnée absente doit donner 'unknown'" },
+  never_relative = {
+    en = "contraindication '%s' is never relative when present, whatever its inputs, although it has relative_when",
+    fr = "la contre-indication '%s' n'est jamais relative quand elle est présente, quelles que soient ses données, bien qu'elle ait relative_when" },
+  step_never = {
+    en = "step '%s' of decision '%s' never decides on the cases tried (each total of each score, crossed with each contraindication present)",
+    fr = "l'étape '%s' de la décision '%s' ne décide jamais sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
+  outcome_never = {
+    en = "decision '%s' never gives '%s' on the cases tried (each total of each score, crossed with each contraindication present)",
+    fr = "la décision '%s' ne donne jamais '%s' sur les cas essayés (chaque total de chaque score, croisé avec chaque contre-indication présente)" },
+  unmatched = {
+    en = "%s: the input gives %s (%s), which no row holds: the item then reads as unknown",
+    fr = "%s : la donnée vaut %s (%s), qu'aucune ligne ne contient : l'item est alors inconnu" },
+  dynamic_field = {
+    en = "reads '%s', which is not a field of the case schema%s",
+    fr = "lit '%s', qui n'est pas un champ du schéma de cas%s" },
+}
+
 return function(ctx)
+  for key, m in pairs(MSG) do ctx.messages[key] = m end
   local say, quote, join, lookup, I, NULL, P, root, resolve =
     ctx.say, ctx.quote, ctx.join, ctx.lookup, ctx.I, ctx.NULL, ctx.P, ctx.root, ctx.resolve
   local path_suggestion, reachable, sorted_keys, proved, flagged, findings, err, warn =
