@@ -1368,7 +1368,8 @@ typedef struct {
     int shared;     /* stack index of the registry's frozen table -> shared copy map */
     int array_mt;   /* stack index of the arrays' metatable */
     int deepest;    /* the deepest level walked */
-    int incomplete; /* a part was not walked (too deep) or holds a null: not to be shared */
+    int incomplete; /* a part was not walked (too deep), holds a null or a table not
+                     * frozen: not to be shared */
 } result_walk_t;
 
 /* registry.shared[proxy] = copy, protected: a failure only means the copy
@@ -1502,6 +1503,10 @@ static int result_walk(lua_State *L, result_walk_t *rw, int idx, int depth)
             lua_settop(L, proxy - 1);
             continue;
         }
+        /* a table that is not frozen: a frozen table holding one could
+         * change under the copy (freezing is deep, so this does not happen;
+         * checked, as sharing would then write stale data) */
+        rw->incomplete = 1;
         if (result_walk(L, rw, lua_gettop(L), depth + 1)) {
             lua_pop(L, 2);
             return 1;

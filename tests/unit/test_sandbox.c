@@ -446,6 +446,39 @@ Test(sandbox, results_share_one_copy_of_each_frozen_table)
     cr_assert_str_eq(d.message, "the result holds more than 4 bytes of text");
 }
 
+/* A frozen table holding a table that is not frozen (freezing is deep, so
+ * only C code can build one) is copied for every result, never shared. */
+Test(sandbox, a_frozen_table_holding_a_mutable_one_is_not_shared)
+{
+    lua_State *L = sb.L;
+    lua_newtable(L); /* the mutable table */
+    int inner = lua_gettop(L);
+    lua_newtable(L); /* the proxy */
+    int proxy = lua_gettop(L);
+    lua_newtable(L); /* its metatable */
+    lua_pushliteral(L, "frozen");
+    lua_setfield(L, -2, "__metatable");
+    lua_newtable(L); /* the contents */
+    lua_pushvalue(L, inner);
+    lua_setfield(L, -2, "m");
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, proxy);
+    for (int i = 0; i < 2; i++) {
+        lua_pushinteger(L, i);
+        lua_setfield(L, inner, "n");
+        lua_newtable(L);
+        lua_pushvalue(L, proxy);
+        lua_setfield(L, -2, "k");
+        cr_assert_eq(sr_sandbox_check_result(&sb, -1, &d), SR_OK);
+        char *json = sr_writer_to_json(L, -1);
+        cr_assert_str_eq(json, i ? "{\"k\":{\"m\":{\"n\":1}}}" : "{\"k\":{\"m\":{\"n\":0}}}");
+        free(json);
+        lua_pop(L, 1);
+    }
+    cr_assert_eq(sb.shared.n, 0);
+    lua_pop(L, 2);
+}
+
 /* ---- bytecode checks ---- */
 
 Test(sandbox, functions_cannot_keep_state_in_file_variables)
