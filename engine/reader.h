@@ -56,7 +56,12 @@ void sr_reader_set_line_base(sr_reader_t *r, long long lines);
  * for this document [-0, +0] with *d filled (file, line, column, path), after
  * which the reader has moved on and the next call reads the next document.
  * Refused: anchors, aliases, tags, duplicate keys, non-string keys, invalid
- * UTF-8 and UTF-16 input, and documents over the limits. */
+ * UTF-8 and UTF-16 input, and documents over the limits.
+ * Documents read on L tend to look alike: the first call makes a registry
+ * entry on L (a userdata, freed with L) where every reader on L remembers
+ * the keys met at each place in a document and the entry counts of its
+ * tables, to within fixed bounds, so later documents are built faster. It
+ * never changes what a document reads as. */
 sr_status_t sr_reader_next(sr_reader_t *r, lua_State *L, sr_diag_t *d);
 
 /* The text of the top-level "id" of the document last read (also after an
