@@ -227,7 +227,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
         }
         mkey_t *k = &ks->k[b + n];
         k->s = lua_tolstring(L, -2, &k->len);
-        k->slot = lua_gettop(L);
+        k->slot = top + 2 + 2 * (int)n; /* pairs pile up from top + 1 */
         key_info(v, k);
         n++;
         lua_pushvalue(L, -2); /* the key again, for lua_next */
@@ -237,7 +237,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
         return vfail(v, err);
     }
     mkey_t *k = ks->k + b;
-    if (n > 12) {
+    if (n > 32) {
         qsort(k, n, sizeof *k, mkey_cmp);
     } else {
         for (size_t i = 1; i < n; i++) { /* insertion sort: maps are small */
@@ -408,10 +408,21 @@ static inline void jputc(visitor_t *v, char c)
 
 /* yajl_string_validate_utf8's rule: a lead byte by its high bits, then that
  * many bytes 10xxxxxx (overlong forms and surrogates pass, as they did). */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        if (n - i >= 8) { /* 8 ASCII bytes at once */
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!(x & HIGHS)) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = s[i];
         size_t more;
         if (c <= 0x7f) {
@@ -435,9 +446,6 @@ static int utf8_valid(const unsigned char *s, size_t n)
     }
     return 1;
 }
-
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 /* Nonzero when one of the 8 bytes of x is escaped in JSON (yajl's list:
  * below 0x20, '"', '\\'); the classic "has a byte less than" and "has a
