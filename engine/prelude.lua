@@ -234,7 +234,13 @@ local function result(path)
 end
 
 -- the value of an accessor, for use inside a rule file's own functions.
+local getters = setmetatable({}, { __index = function(cache, path)   -- path -> getter(path)
+  local g = getter(path)
+  rawset(cache, path, g)
+  return g
+end })
 local function value_of(accessor, subject, case, results)
+  if type(accessor) == "string" then return (getters[accessor](subject)) end
   return (read(accessor, subject, case or subject, results))
 end
 
@@ -253,42 +259,17 @@ local function condition(accessor, test)
   return fn
 end
 
--- compared(accessor, op, n): the conditions `is`, `<`, `<=` and `>=`, each written out (one
--- call less per evaluation than condition() with a test function).
-local function compared(accessor, op, n)
+-- is(accessor, wanted): the most used condition, written out (one call less per evaluation
+-- than condition() with a test function).
+local function is(accessor, wanted)
   local read_value = reader(accessor)
-  local fn
-  if op == "is" then
-    fn = function(subject, case, results)
-      local v = read_value(subject, case, results)
-      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
-      return v == n
-    end
-  elseif op == "<" then
-    fn = function(subject, case, results)
-      local v = read_value(subject, case, results)
-      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
-      return v < n
-    end
-  elseif op == "<=" then
-    fn = function(subject, case, results)
-      local v = read_value(subject, case, results)
-      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
-      return v <= n
-    end
-  else
-    fn = function(subject, case, results)
-      local v = read_value(subject, case, results)
-      if v == nil or BOUNDED_SET[v] then return UNKNOWN end
-      return v >= n
-    end
+  local fn = function(subject, case, results)
+    local v = read_value(subject, case, results)
+    if v == nil or BOUNDED_SET[v] then return UNKNOWN end
+    return v == wanted
   end
   if type(accessor) == "function" and DEPENDS[accessor] then DEPENDS[fn] = DEPENDS[accessor] end
-  return described(fn, op, accessor, n)
-end
-
-local function is(accessor, wanted)
-  return compared(accessor, "is", wanted)
+  return described(fn, "is", accessor, wanted)
 end
 
 -- (lists are walked as ipairs would: up to the first nil)
@@ -305,9 +286,15 @@ local function is_one_of(accessor, list)
 end
 
 local function is_true(accessor) return is(accessor, true) end
-local function is_below(accessor, n) return compared(accessor, "<", n) end
-local function is_at_most(accessor, n) return compared(accessor, "<=", n) end
-local function is_at_least(accessor, n) return compared(accessor, ">=", n) end
+local function is_below(accessor, n)
+  return described(condition(accessor, function(v) return v < n end), "<", accessor, n)
+end
+local function is_at_most(accessor, n)
+  return described(condition(accessor, function(v) return v <= n end), "<=", accessor, n)
+end
+local function is_at_least(accessor, n)
+  return described(condition(accessor, function(v) return v >= n end), ">=", accessor, n)
+end
 
 -- includes_any("tumor.metastatic_sites", {"liver", "lung"}): does the list hold any of them?
 local function includes_any(accessor, wanted)
@@ -348,7 +335,7 @@ local function any_of(...)
   return described(function(subject, case, results)
     local any_true, any_unknown = false, false
     for i = 1, n do
-      local v = call_condition(conds[i], subject, case, results)
+      local v = conds[i](subject, case, results)   -- (none is nil: see condition_list)
       if v == true then any_true = true
       elseif v ~= false then any_unknown = true end
     end
@@ -363,7 +350,7 @@ local function all_of(...)
   return described(function(subject, case, results)
     local any_false, any_unknown = false, false
     for i = 1, n do
-      local v = call_condition(conds[i], subject, case, results)
+      local v = conds[i](subject, case, results)   -- (none is nil: see condition_list)
       if v == false then any_false = true
       elseif v ~= true then any_unknown = true end
     end
@@ -1171,6 +1158,7 @@ local function compile_item(it)
     end
   end
   local fr, en, source = it.fr, it.en, it.source
+  local range_all = whole and constant(array({ lo_all, hi_all }))
   local kept, nkept = {}, 0   -- value -> its entry (constant), for values read without a note
   return function(subject, case, results)
     local value, note = read_value(subject, case, results)
@@ -1201,7 +1189,7 @@ local function compile_item(it)
         end
       elseif value == nil then
         local entry = { fr = fr, en = en, source = source, value = NULL, points = NULL, row = NULL,
-                        unknown = true, range = array({ lo_all, hi_all }) }
+                        unknown = true, range = range_all }
         if note then entry.note = note end
         return lo_all, hi_all, entry, NULL
       end
@@ -1437,21 +1425,29 @@ local function compile_check(c, words)
     local entry = { id = id, fr = fr, en = en, source = source }
     local list = read_list(case, case, results)
     local count, any_true, any_unknown = 0, false, false
-    local where_yes, where_maybe, ny, nm = array(), array(), 0, 0
+    local where_yes, where_maybe, ny, nm = array(), nil, 0, 0
     if type(list) == "table" then
       local i, element = 1, list[1]
       while element ~= nil do
-        local v = call_condition(when, element, case, results)
+        local v = true   -- call_condition(when, element, case, results), written out
+        if when ~= nil then
+          v = when(element, case, results)
+          if v == nil or v == NULL then v = UNKNOWN end
+        end
         count = i
-        local k = key and get_key(element) or i
-        if v == true then
-          any_true = true
-          ny = ny + 1
-          where_yes[ny] = k
-        elseif v ~= false then
-          any_unknown = true
-          nm = nm + 1
-          where_maybe[nm] = k
+        if v ~= false or TRACE then   -- (the key of an element where it does not hold is not used)
+          local k = i
+          if key then k = get_key(element) or i end
+          if v == true then
+            any_true = true
+            ny = ny + 1
+            where_yes[ny] = k
+          elseif v ~= false then
+            any_unknown = true
+            if nm == 0 then where_maybe = array() end
+            nm = nm + 1
+            where_maybe[nm] = k
+          end
         end
         i = i + 1
         element = list[i]
