@@ -74,7 +74,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         }
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
+    void *p = ptr ? realloc(ptr, nsize) : malloc(nsize); /* most are new blocks: malloc is the shorter path */
     if (!p)
         return NULL;
     sb->mem_used = sb->mem_used - old + nsize;
