@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml.h>
 
 #include "bytecode.h"
 #include "lvalue.h"
@@ -926,7 +927,7 @@ static void check_globals(sr_sandbox_t *sb, scanned_t *files, size_t n, const na
 
 /* Pushes the case schema the rule set names, as a Lua table (an empty table
  * when there is none). [-0, +1] */
-static void push_case_schema(sr_engine_t *e)
+static void push_case_schema(sr_engine_t *e, const char *text, size_t len)
 {
     lua_State *L = e->sb.L;
     char *path = e->root && e->case_schema ? sr_asprintf("%s/%s", e->root, e->case_schema) : NULL;
@@ -934,12 +935,14 @@ static void push_case_schema(sr_engine_t *e)
     sr_diag_t d;
     sr_diag_init(&d);
     int top = lua_gettop(L);
-    if (path && sr_schema_kept_doc(L, path)) { /* read by sr_engine_load_schemas a moment ago */
+    if (!text && path && sr_schema_kept_doc(L, path)) { /* read by sr_engine_load_schemas a moment ago */
         free(path);
         return;
     }
-    if (!path || sr_reader_open(&rd, path, SR_IN_YAML, NULL, &d) != SR_OK || sr_reader_next(rd, L, &d) != SR_OK ||
-        !lua_istable(L, -1)) {
+    sr_status_t st = !path ? SR_ERR_NOMEM
+                     : text ? sr_reader_open_mem(&rd, path, text, len, SR_IN_YAML, NULL, &d)
+                            : sr_reader_open(&rd, path, SR_IN_YAML, NULL, &d);
+    if (st != SR_OK || sr_reader_next(rd, L, &d) != SR_OK || !lua_istable(L, -1)) {
         /* the engine validated its cases against this schema when it opened: only memory can fail here */
         lua_settop(L, top);
         lua_newtable(L);
@@ -949,7 +952,9 @@ static void push_case_schema(sr_engine_t *e)
     free(path);
 }
 
-sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_t *d)
+/* sr_lint_engine, with the case schema read from schema (len bytes) when not NULL. */
+static sr_status_t lint_engine(sr_engine_t *e, int probe, const char *schema, size_t len, sr_findings_t *f,
+                               sr_diag_t *d)
 {
     lua_State *L = e->sb.L;
     int top = lua_gettop(L);
@@ -965,7 +970,7 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
         return st;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->prelude_ref);
-    push_case_schema(e);
+    push_case_schema(e, schema, len);
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, probe);
     lua_setfield(L, -2, "probe");
@@ -1045,6 +1050,11 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
     return SR_OK;
 }
 
+sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_t *d)
+{
+    return lint_engine(e, probe, NULL, 0, f, d);
+}
+
 /* ------------------------------------------------------------------ */
 /* The verdict cache: "this engine found no error in this rule set"      */
 
@@ -1106,31 +1116,32 @@ static char *verdict_dir(void)
     return env && env[0] == '/' ? sr_strdup(env) : NULL;
 }
 
-/* Fills path with the entry for e's rule set; 0, or -1 when there is no
+/* Fills path with the entry for e's rule set and schema with the bytes of
+ * the case schema's file it hashed (*len of them; the checker reads these,
+ * not the file again); both malloc'd. Returns 0, or -1 when there is no
  * cache (no folder, no build id, the case schema unreadable). */
-static int verdict_path(const sr_engine_t *e, char **path)
+static int verdict_path(const sr_engine_t *e, char **path, char **schema_out, size_t *len)
 {
-    *path = NULL;
-    if (!e->digest)
-        return -1;
+    *path = *schema_out = NULL;
+    *len = 0;
     Dl_info info;
     build_id_t b = {NULL, {0}, 0};
     static const char here = 0; /* an address inside this object */
-    if (!dladdr(&here, &info) || !info.dli_fbase)
+    char *dir = e->digest ? verdict_dir() : NULL;
+    if (!dir)
         return -1;
-    b.base = info.dli_fbase;
-    /* dlpi_addr is the load bias, dli_fbase the load address: equal for PIE
-     * executables and shared libraries; any other build has no cache */
-    dl_iterate_phdr(find_build_id, &b);
-    if (!b.len)
-        return -1;
-    char *schema_path = e->root && e->case_schema ? sr_asprintf("%s/%s", e->root, e->case_schema) : NULL;
+    if (dladdr(&here, &info) && info.dli_fbase) {
+        b.base = info.dli_fbase;
+        /* dlpi_addr is the load bias, dli_fbase the load address: equal for
+         * PIE executables and shared libraries; any other build has no cache */
+        dl_iterate_phdr(find_build_id, &b);
+    }
+    char *schema_path = b.len && e->root && e->case_schema ? sr_asprintf("%s/%s", e->root, e->case_schema) : NULL;
     size_t slen = 0;
     char *schema = schema_path ? sr_read_file(schema_path, &slen) : NULL;
     free(schema_path);
-    char *dir = schema ? verdict_dir() : NULL;
-    if (!dir) {
-        free(schema);
+    if (!schema) {
+        free(dir);
         return -1;
     }
     SHA256_CTX md;
@@ -1141,17 +1152,24 @@ static int verdict_path(const sr_engine_t *e, char **path)
     SHA256_Update(&md, "spinerules-lint-verdict-v1", 27);
     SHA256_Update(&md, b.id, b.len);
     SHA256_Update(&md, SR_VERSION, sizeof SR_VERSION);
+    const char *yaml = yaml_get_version_string(); /* how the schema's YAML reads */
+    SHA256_Update(&md, yaml, strlen(yaml) + 1);
     SHA256_Update(&md, e->digest, strlen(e->digest) + 1);
     SHA256_Update(&md, head, (size_t)n + 1);
     SHA256_Update(&md, schema, slen);
     SHA256_Final(hash, &md);
-    free(schema);
     char hex[2 * SHA256_DIGEST_LENGTH + 1];
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
     *path = sr_asprintf("%s/lint-%s", dir, hex);
     free(dir);
-    return *path ? 0 : -1;
+    if (!*path) {
+        free(schema);
+        return -1;
+    }
+    *schema_out = schema;
+    *len = slen;
+    return 0;
 }
 
 /* Is the folder of path ours alone (owned by us, writable by no one else)? */
@@ -1197,18 +1215,22 @@ static void verdict_store(const char *path)
 
 sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d)
 {
-    char *cache = NULL;
-    if (verdict_path(e, &cache) == 0 && verdict_cached(cache)) {
+    char *cache = NULL, *schema = NULL;
+    size_t slen = 0;
+    if (verdict_path(e, &cache, &schema, &slen) == 0 && verdict_cached(cache)) {
         free(cache);
+        free(schema);
         sr_schema_keep_docs(e->sb.L, 0);
         return SR_OK;
     }
     sr_findings_t f;
     sr_findings_init(&f);
-    sr_status_t st = sr_lint_engine(e, 0, &f, d);
+    /* with a cache, the checker reads the very bytes the entry's name covers */
+    sr_status_t st = lint_engine(e, 0, schema, slen, &f, d);
     if (st == SR_OK && !f.errors && cache)
         verdict_store(cache);
     free(cache);
+    free(schema);
     if (st == SR_OK && f.errors) {
         sr_findings_sort(&f);
         for (size_t i = 0; i < f.n; i++) {
