@@ -13,8 +13,8 @@
 
 #include "util.h"
 
-#define DEFAULT_ENTRIES 65536     /* ids in the in-memory table before it spills */
-#define DEFAULT_BYTES (1u << 20)  /* bytes of id records in memory before it spills */
+#define DEFAULT_ENTRIES 16384     /* ids in the in-memory table before it spills */
+#define DEFAULT_BYTES (1u << 18)  /* bytes of id records in memory before it spills */
 #define BLOCK 256                 /* entries in a block of a run (4 KiB): one pread a lookup */
 #define MERGE_RATIO 4             /* each run is at least this many times the next newer one */
 #define IO_ENTRIES 4096           /* entries a buffer holds while merging (64 KiB) */

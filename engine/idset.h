@@ -2,16 +2,16 @@
  * exactly (no false duplicate, none missed) in memory that does not grow
  * with the number of ids.
  *
- * Up to a budget (65,536 ids or 1 MiB of id text, about 2.5 MiB in all) the
+ * Up to a budget (16,384 ids or 256 KiB of id records, 640 KiB in all) the
  * ids sit in an in-memory hash table. Past it, the table is spilled to
  * unlinked temporary files in $TMPDIR (else /tmp): the ids' text is appended
  * to one file, and their 64-bit hashes, sorted, form a run, a file of 4 KiB
  * blocks of which memory keeps only each block's first hash (8 bytes per 256
  * ids: 312 KiB at 10 million ids). Runs are merged so that each is at least
- * four times the size of the next newer one (at most 4 runs at 10 million
- * ids). A lookup probes the table, then reads one block of each run (pread:
- * the page cache is not the process's memory); an equal hash reads the stored
- * id back and compares its bytes.
+ * four times the size of the next newer one (at most 3 runs at a million
+ * ids, 5 at 10 million). A lookup probes the table, then reads one block of
+ * each run (pread: the page cache is not the process's memory); an equal
+ * hash reads the stored id back and compares its bytes.
  *
  * When a temporary file cannot be created or written (no writable $TMPDIR, a
  * full disk), the set says so once on stderr (a warning naming the folder

@@ -201,27 +201,27 @@ static void invalid_cases(const char *path, int n, const char *tail)
 
 Test(workers, the_duplicate_id_set_does_not_grow_with_the_number_of_ids)
 {
-    /* the set keeps up to 65,536 ids in memory, then spills them to
-     * temporary files: 70,000 ids fill it; three times as many must not need
+    /* the set keeps up to 16,384 ids in memory, then spills them to
+     * temporary files: 40,000 ids fill it; four times as many must not need
      * more memory beyond noise (it used to grow by about 45 bytes an id,
-     * 6 MB here), and ids spilled long ago are still found again, with their
+     * 5 MB here), and ids spilled long ago are still found again, with their
      * first line */
-    invalid_cases(T(0, "ids-small.jsonl"), 70000, "");
-    invalid_cases(T(1, "ids-large.jsonl"), 210000,
-                  "{\"id\":\"X-000003\"}\n{\"id\":\"X-209999\"}\n");
+    invalid_cases(T(0, "ids-small.jsonl"), 40000, "");
+    invalid_cases(T(1, "ids-large.jsonl"), 160000,
+                  "{\"id\":\"X-000003\"}\n{\"id\":\"X-159999\"}\n");
     char *a[] = {"spinerules", "eval", "--jobs", "1", (char *)T(0, "ids-small.jsonl"), NULL};
     char *b[] = {"spinerules", "eval", "--jobs", "1", (char *)T(1, "ids-large.jsonl"), NULL};
     long small_kb, large_kb;
     cr_assert_eq(run(a, "/dev/null", "/dev/null", &small_kb), 1);
     cr_assert_eq(run(b, T(2, "ids.out"), "/dev/null", &large_kb), 1);
-    cr_assert_leq(large_kb, small_kb + small_kb / 4, "peak RSS %ld KB for 210,000 ids vs %ld KB for 70,000", large_kb,
+    cr_assert_leq(large_kb, small_kb + small_kb / 4, "peak RSS %ld KB for 160,000 ids vs %ld KB for 40,000", large_kb,
                   small_kb);
     size_t n;
     char *out = slurp(T(2, "ids.out"), &n);
     const char *want = "{\"id\":\"X-000003\",\"error\":{\"message\":\"expected a case id unique in this file, "
-                       "found 'X-000003' again (first at line 4)\",\"path\":\"id\",\"line\":210001,\"column\":7}}\n"
-                       "{\"id\":\"X-209999\",\"error\":{\"message\":\"expected a case id unique in this file, "
-                       "found 'X-209999' again (first at line 210000)\",\"path\":\"id\",\"line\":210002,\"column\":7}}\n";
+                       "found 'X-000003' again (first at line 4)\",\"path\":\"id\",\"line\":160001,\"column\":7}}\n"
+                       "{\"id\":\"X-159999\",\"error\":{\"message\":\"expected a case id unique in this file, "
+                       "found 'X-159999' again (first at line 160000)\",\"path\":\"id\",\"line\":160002,\"column\":7}}\n";
     cr_assert_geq(n, strlen(want));
     cr_assert_str_eq(out + n - strlen(want), want);
     free(out);
