@@ -1312,7 +1312,7 @@ sr_status_t sr_sandbox_freeze(sr_sandbox_t *sb, sr_diag_t *d)
 /* Bounds of what results may share: beyond them, frozen tables are copied
  * for every result, as they were. */
 #define SHARED_MAX_TABLES 4096
-#define SHARED_MAX_VALUES 200000
+#define SHARED_MAX_VALUES 50000 /* a few MiB of the memory budget at most */
 
 static size_t shared_hash(const void *t, size_t cap)
 {
