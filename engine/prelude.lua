@@ -234,13 +234,18 @@ local function result(path)
 end
 
 -- the value of an accessor, for use inside a rule file's own functions.
-local getters = setmetatable({}, { __index = function(cache, path)   -- path -> getter(path)
-  local g = getter(path)
-  rawset(cache, path, g)
-  return g
-end })
+local getters, getter_count = {}, 0   -- path -> getter(path), for the first paths read
 local function value_of(accessor, subject, case, results)
-  if type(accessor) == "string" then return (getters[accessor](subject)) end
+  if type(accessor) == "string" then
+    local g = getters[accessor]
+    if g then return (g(subject)) end
+    if getter_count < 1024 then
+      getter_count = getter_count + 1
+      g = getter(accessor)
+      getters[accessor] = g
+      return (g(subject))
+    end
+  end
   return (read(accessor, subject, case or subject, results))
 end
 
@@ -1109,6 +1114,10 @@ local function constant(t)
   return t
 end
 
+-- A table constructor's fields size the table even when their value is nil (no key is made):
+-- the constructors below name, as nil, the fields added after them, or `_1`.. placeholders
+-- for keys named by the rule set, so that a result is not resized as it is filled.
+
 local CONSTANTS_PER_TABLE = 256   -- values kept per item or classification (any integer may come)
 local math_type = math.type
 
@@ -1252,9 +1261,11 @@ local function compile_score(s)
   local fr, en, source, key = s.fr, s.en, s.source, s.key
   local get_key = key and getter(key)
   local function evaluate_one(subject, case, results)
-    local out = { fr = fr, en = en, source = source }
+    local out = { fr = fr, en = en, source = source, min = nil, max = nil, total = nil, points = nil,
+                  items = nil, bands = nil, _1 = nil, _2 = nil, _3 = nil }
     if key then out[key] = get_key(subject) or NULL end
-    local points, entries = {}, {}
+    local points = { _1 = nil, _2 = nil, _3 = nil, _4 = nil, _5 = nil, _6 = nil, _7 = nil, _8 = nil }
+    local entries = { _1 = nil, _2 = nil, _3 = nil, _4 = nil, _5 = nil, _6 = nil, _7 = nil, _8 = nil }
     local lo, hi = 0, 0
     for i = 1, n do
       local ilo, ihi, entry, p = items[i](subject, case, results)
@@ -1266,7 +1277,7 @@ local function compile_score(s)
     out.min, out.max = lo, hi
     out.total = (lo == hi) and lo or NULL
     out.points, out.items = points, entries
-    out.bands = {}
+    out.bands = { _1 = nil, _2 = nil }
     for j = 1, nb do
       local id, detail = bands[j](lo, hi)
       local name = band_names[j]
@@ -1329,7 +1340,7 @@ local function compile_classification(c)
         return out
       end
     end
-    local out = { source = source }
+    local out = { source = source, fr = nil, en = nil, _1 = nil, _2 = nil }
     out[value_key], out[gives] = NULL, unknown
     out.fr, out.en = "non renseigné", "not given"
     if COVERAGE then cover(c, "unknown") end
@@ -1422,7 +1433,7 @@ local function compile_check(c, words)
   local plural = (key or "element") .. "s"
   local possible_plural = "possible_" .. plural
   return function(case, results)
-    local entry = { id = id, fr = fr, en = en, source = source }
+    local entry = { id = id, fr = fr, en = en, source = source, status = nil, _1 = nil, _2 = nil }
     local list = read_list(case, case, results)
     local count, any_true, any_unknown = 0, false, false
     local where_yes, where_maybe, ny, nm = array(), nil, 0, 0
@@ -1497,7 +1508,8 @@ local function compile_risk(rk)
   local raised_absent = constant({ status = "absent", fr = rk.raised_fr, en = rk.raised_en, source = source })
   local raised_unknown = constant({ status = "unknown", fr = rk.raised_fr, en = rk.raised_en, source = source })
   return function(case, results)
-    local out = { fr = fr, en = en, source = source }
+    local out = { fr = fr, en = en, source = source, base_percent = nil, range = nil, raised_by = nil,
+                  factors = nil }
     local raised = call_condition(raised_when, case, case, results)
     if raised_when == nil then raised = false end
     if raised == true then out.base_percent = raised_percent
@@ -1569,7 +1581,8 @@ end
 
 function P.evaluate(case)
   if not finished then error("P.evaluate called before P.finish", 0) end
-  local results = {}
+  local results = { _1 = nil, _2 = nil, _3 = nil, _4 = nil, _5 = nil, _6 = nil, _7 = nil, _8 = nil,
+                    _9 = nil, _10 = nil, _11 = nil, _12 = nil }   -- sized (see constant() above)
   for i = 1, plan_size do
     results[plan_names[i]] = plan_runs[i](case, results)
   end
