@@ -51,7 +51,7 @@ typedef struct {
  * A key that matches one remembered is pushed from that table instead of
  * being hashed and interned again, a duplicate key is told by a bit of the
  * frame instead of a table look-up, and a table is created with room for
- * the entries read there last time. What is remembered only changes how
+ * the most entries read there lately. What is remembered only changes how
  * fast a document is read, never what it reads as. It grows to fixed
  * bounds (then keys are read as before) and lives as long as the Lua state,
  * shared by every reader on it: a userdata in the registry. */
@@ -72,7 +72,7 @@ typedef struct {
     shape_key_t *keys;       /* mapping keys, malloc'd */
     int nkeys, keys_cap;
     int item;                /* shape of the items of a sequence, or -1 */
-    int hint;                /* entries the table read here last had */
+    int hint;                /* most entries the tables read here lately had */
 } shape_t;
 
 typedef struct {
@@ -800,8 +800,14 @@ static void on_open(sr_reader_t *r, int is_map, int line, int col)
 static void on_close(sr_reader_t *r)
 {
     frame_t *fr = &r->frames[r->nframes - 1];
-    if (fr->shape >= 0)
-        r->shapes->shapes[fr->shape].hint = fr->count < SHAPE_MAX_HINT ? (int)fr->count : SHAPE_MAX_HINT;
+    if (fr->shape >= 0) {
+        /* the most entries seen here lately: a table that outgrows its
+         * hint is rehashed, one that had a spike forgets it slowly */
+        int *hint = &r->shapes->shapes[fr->shape].hint;
+        int count = fr->count < SHAPE_MAX_HINT ? (int)fr->count : SHAPE_MAX_HINT;
+        int decayed = *hint - (*hint >> 3);
+        *hint = count > decayed ? count : decayed;
+    }
     r->nframes--;
     attach(r);
 }
