@@ -123,7 +123,17 @@ local function getter(path)
       return v
     end
   end
-  return function(t) return get(t, path) end
+  return function(t)
+    if TRACE then TRACE(t, path) end
+    local v = t
+    for i = 1, n do
+      if type(v) ~= "table" then return nil end
+      v = v[steps[i]]
+      if v == NULL then return nil end
+    end
+    if v == NULL then return nil end
+    return v
+  end
 end
 
 local function labels_of(def, pos, what)
@@ -1109,14 +1119,17 @@ end
 -- it makes of them (engine/sandbox.c, sr_sandbox_check_result) from one case to the next.
 -- Tables holding null are not made constant (the host copies those for every result anyway),
 -- nor empty lists (a frozen table loses the mark of a list).
+local CONSTANTS = setmetatable({}, { __mode = "k" })   -- every table made constant, as keys
 local function constant(t)
-  freeze(t, {})
+  freeze(t, CONSTANTS)   -- (a constant inside t is frozen already: freeze skips what it has seen)
   return t
 end
 
 -- A table constructor's fields size the table even when their value is nil (no key is made):
 -- the constructors below name, as nil, the fields added after them, or `_1`.. placeholders
--- for keys named by the rule set, so that a result is not resized as it is filled.
+-- for keys named by the rule set, and lists hold nils for the elements to come (a list's
+-- length is still the number of elements set), so that a result is not resized as it is
+-- filled.
 
 local CONSTANTS_PER_TABLE = 256   -- values kept per item or classification (any integer may come)
 local math_type = math.type
@@ -1168,6 +1181,8 @@ local function compile_item(it)
   end
   local fr, en, source = it.fr, it.en, it.source
   local range_all = whole and constant(array({ lo_all, hi_all }))
+  local row_labels = {}   -- row -> { fr, en } (constant)
+  for i = 1, n do row_labels[i] = constant({ fr = row_fr[i], en = row_en[i] }) end
   local kept, nkept = {}, 0   -- value -> its entry (constant), for values read without a note
   return function(subject, case, results)
     local value, note = read_value(subject, case, results)
@@ -1186,8 +1201,8 @@ local function compile_item(it)
           if COVERAGE then cover(defs[i], "row") end
           local entry = same and not note and kept[value]
           if entry then return p, p, entry, p end
-          entry = { fr = fr, en = en, source = row_source[i], value = value, points = p,
-                    row = { fr = row_fr[i], en = row_en[i] } }
+          entry = { fr = fr, en = en, source = row_source[i], value = value, points = p, row = row_labels[i],
+                    note = nil }
           if note then
             entry.note = note
           elseif same and nkept < CONSTANTS_PER_TABLE then
@@ -1363,7 +1378,7 @@ local function compile_contraindications(list)
     E[n] = { def = c, when = c.when, relative_when = c.relative_when, kind = c.kind, entries = entries }
   end
   return function(case, results)
-    local out = array()
+    local out = setmetatable({ nil, nil, nil, nil, nil, nil, nil, nil }, ARRAY_MT)
     for i = 1, n do
       local c = E[i]
       local kind = c.kind
@@ -1484,7 +1499,7 @@ local function compile_findings(f)
   local all = f.list == "all"
   local _, no = status_words(f.words)
   return function(case, results)
-    local out, m = array(), 0
+    local out, m = setmetatable({ nil, nil, nil, nil, nil, nil, nil, nil }, ARRAY_MT), 0
     for i = 1, n do
       local entry = checks[i](case, results)
       if all or entry.status ~= no then
@@ -1519,7 +1534,7 @@ local function compile_risk(rk)
       out.range = array({ math.min(base, raised_percent), math.max(base, raised_percent) })
     end
     out.raised_by = (raised == true and raised_present) or (raised == false and raised_absent) or raised_unknown
-    local list = array()
+    local list = setmetatable({ nil, nil, nil, nil }, ARRAY_MT)
     for i = 1, n do list[i] = factors[i](case, results) end
     out.factors = list
     return out
