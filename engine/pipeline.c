@@ -529,7 +529,8 @@ static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_t **pendi
  * runs what engine 0 was opened to run: when its rule set has the same
  * digest (the same manifest and rule files, read again), engine 0's checks
  * at open stand for it too and are not run again (about a quarter of an
- * open); a rule set changed on disk in between is checked afresh. */
+ * open); a rule set changed on disk in between is checked afresh. Their
+ * prelude is engine 0's, as bytecode (sr_prelude_share). */
 static sr_status_t open_workers(sr_engine_t *e, int jobs, sr_diag_t *d)
 {
     if (e->nworkers >= jobs - 1)
@@ -540,6 +541,7 @@ static sr_status_t open_workers(sr_engine_t *e, int jobs, sr_diag_t *d)
         return SR_ERR_NOMEM;
     }
     e->workers = w;
+    sr_prelude_share(e); /* the workers' engines load engine 0's prelude bytecode */
     while (e->nworkers < jobs - 1) {
         sr_engine_t *w0 = NULL;
         sr_status_t st = sr_engine_open_unlinted(&w0, e->dir, d);

@@ -24,6 +24,7 @@
  * SHA-256 with no set-up. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -353,15 +354,63 @@ static sr_status_t check_listed_files(const char *dir, lua_State *L, int files, 
     return st;
 }
 
+/* The prelude's main function as lua_dump wrote it (debug information
+ * kept: positions in messages are the same), once an engine of the process
+ * has shared it (sr_prelude_share: the pipeline does before it opens its
+ * workers' engines); later engines load it instead of compiling the embedded
+ * source again, about 10 M instructions each. Bytecode this process produced
+ * itself from the engine's own source, never read from outside. Written
+ * once, kept until exit. */
+static pthread_mutex_t prelude_mu = PTHREAD_MUTEX_INITIALIZER;
+static sr_buf_t prelude_bc; /* empty until shared */
+
+/* Registry field: the prelude's main function, kept by open_ruleset for sr_prelude_share. */
+#define REG_PRELUDE_CHUNK "sr.prelude_chunk"
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    (void)L;
+    return sr_buf_append(ud, p, n) != 0;
+}
+
+/* Pushes the prelude's main function: loaded from prelude_bc when an engine
+ * shared it, else compiled from the embedded source. [-0, +1] */
+static int load_prelude_chunk(lua_State *L)
+{
+    pthread_mutex_lock(&prelude_mu);
+    int rc = prelude_bc.len ? luaL_loadbufferx(L, prelude_bc.data, prelude_bc.len, "@engine/prelude.lua", "b")
+                            : luaL_loadbufferx(L, sr_prelude_lua, sr_prelude_lua_len, "@engine/prelude.lua", "t");
+    pthread_mutex_unlock(&prelude_mu);
+    return rc;
+}
+
+void sr_prelude_share(sr_engine_t *e)
+{
+    lua_State *L = e->sb.L;
+    pthread_mutex_lock(&prelude_mu);
+    if (!prelude_bc.len && lua_getfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK) == LUA_TFUNCTION) {
+        sr_buf_t b;
+        sr_buf_init(&b);
+        if (lua_dump(L, dump_writer, &b, 0) == 0 && b.len)
+            prelude_bc = b;
+        else
+            sr_buf_free(&b); /* out of memory: the next engines compile */
+    }
+    lua_pop(L, 1); /* the function, or what stands in its place */
+    pthread_mutex_unlock(&prelude_mu);
+}
+
 /* Loads and calls the prelude: P = prelude(host). Leaves P on the stack. */
 sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d)
 {
-    if (luaL_loadbufferx(L, sr_prelude_lua, sr_prelude_lua_len, "@engine/prelude.lua", "t") != LUA_OK) {
+    if (load_prelude_chunk(L) != LUA_OK) {
         sr_diag_set(d, SR_ERR_RULE, NULL, 0, 0, NULL, "%s", lua_tostring(L, -1));
         sr_diag_split_lua(d);
         lua_pop(L, 1);
         return SR_ERR_RULE;
     }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK); /* for sr_prelude_share */
     lua_createtable(L, 0, 3); /* host */
     sr_lv_push_array_mt(L);
     lua_setfield(L, -2, "array_mt");

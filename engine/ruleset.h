@@ -14,6 +14,12 @@
  * SR_OK [-0, +1], or an error with *d filled [-0, +0]. */
 sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d);
 
+/* Lets the engines this process opens after now load the prelude as the
+ * bytecode of e's (lua_dump of the function e compiled from the embedded
+ * source) instead of compiling it again. For e's own thread only, e idle;
+ * a no-op after the first call. */
+void sr_prelude_share(sr_engine_t *e);
+
 /* sr_engine_open without the static checks of engine/lint.lua: for
  * `spinerules check`, which runs them all itself and reports every finding. */
 sr_status_t sr_engine_open_unlinted(sr_engine_t **out, const char *rules_dir, sr_diag_t *d);
