@@ -15,16 +15,21 @@
 void sr_strip_nulls(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    if (!lua_checkstack(L, 4))
+    if (!lua_checkstack(L, 6))
         return;
-    int is_array = sr_lv_isarray(L, idx);
+    int is_array = -1; /* asked at the first null: most tables hold none */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (!is_array && sr_lv_isnull(L, -1)) {
-            lua_pushvalue(L, -2);
-            lua_pushnil(L);
-            lua_rawset(L, idx); /* clearing a present field is allowed during lua_next */
-        } else if (lua_type(L, -1) == LUA_TTABLE) {
+        int t = lua_type(L, -1);
+        if (t == LUA_TLIGHTUSERDATA && sr_lv_isnull(L, -1)) {
+            if (is_array < 0)
+                is_array = sr_lv_isarray(L, idx);
+            if (!is_array) {
+                lua_pushvalue(L, -2);
+                lua_pushnil(L);
+                lua_rawset(L, idx); /* clearing a present field is allowed during lua_next */
+            }
+        } else if (t == LUA_TTABLE) {
             sr_strip_nulls(L, -1);
         }
         lua_pop(L, 1);
