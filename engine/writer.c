@@ -1,5 +1,6 @@
-/* writer.c -- JSON (yajl generator) and YAML (libyaml emitter) records with
- * stable key order; a record is built whole before it is kept. */
+/* writer.c -- JSON (yajl's bytes, written straight into the buffer) and YAML
+ * (libyaml emitter) records with stable key order; a record is built whole
+ * before it is kept. */
 #include "writer.h"
 
 #include <lauxlib.h>
@@ -38,7 +39,8 @@ int sr_key_cmp(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Visitor over a Lua value, shared by the JSON and YAML back ends. */
+/* Visitor over a Lua value: the path, the keys and their ranks serve both
+ * back ends; the callbacks are the YAML back end's (JSON writes directly). */
 typedef struct visitor visitor_t;
 /* One step of the path to the value being visited; the path is rendered
  * only when an error needs it. */
