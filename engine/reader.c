@@ -1311,6 +1311,21 @@ static int json_read_line(sr_reader_t *r, const char **line, size_t *len)
     }
 }
 
+/* After yajl_parse took the whole line without error: is the line's one
+ * value complete, so that yajl_complete_parse (which lexes a space to flush
+ * a pending token, and costs as much as a dozen values) can only say yes?
+ * It is when the value was a mapping or sequence closed by the last byte of
+ * the line before blanks: a closing bracket leaves the lexer no pending
+ * token, and anything after the value would have been refused already. */
+static int json_line_done(const sr_reader_t *r, const char *line, size_t len)
+{
+    if (r->json_values != 1 || r->nframes != 0 || r->failed)
+        return 0;
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+        len--;
+    return len > 0 && (line[len - 1] == '}' || line[len - 1] == ']');
+}
+
 /* Reads one JSON line. Runs inside a protected call. */
 static sr_status_t json_next(sr_reader_t *r)
 {
@@ -1348,7 +1363,7 @@ static sr_status_t json_next(sr_reader_t *r)
     }
     yajl_status st = yajl_parse(r->yh, (const unsigned char *)line, len);
     size_t at = yajl_get_bytes_consumed(r->yh);
-    if (st == yajl_status_ok) {
+    if (st == yajl_status_ok && !json_line_done(r, line, len)) {
         st = yajl_complete_parse(r->yh);
         at = len; /* the value ended early: the error is at the end of the line */
     }

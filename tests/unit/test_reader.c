@@ -474,3 +474,18 @@ Test(reader, two_readers_on_one_lua_state)
     }
     sr_reader_close(rb);
 }
+
+/* A line whose value is closed by its last bracket is taken without
+ * yajl_complete_parse: what follows a value is still refused. */
+Test(reader, json_line_ends)
+{
+    open_text("t.jsonl", "{\"a\":1} \t\r\n{\"a\":1} 5\n{\"a\":1}}\n[1, [2]]\n{\"a\": [1}\n");
+    next_ok();
+    lua_pop(L, 1);
+    next_err(SR_ERR_YAML, 2, 10, "", "invalid JSON: parse error: trailing garbage");
+    next_err(SR_ERR_YAML, 3, 9, "", "invalid JSON: parse error: trailing garbage");
+    next_ok();
+    cr_assert_str_eq(field_type("doc"), "array");
+    lua_pop(L, 2);
+    next_err(SR_ERR_YAML, 5, 10, "", "invalid JSON: parse error: after array element, I expect ',' or ']'");
+}
