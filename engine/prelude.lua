@@ -1114,15 +1114,24 @@ end
 -- that reading, and still answer the rare cases: bounded and unmatched values, odd rows).
 ---------------------------------------------------------------------------------------------
 
--- constant(t): t frozen, to be held by every result that needs it. A result that reads the
--- same rows as another holds the same tables: they are built once, and the host shares what
--- it makes of them (engine/sandbox.c, sr_sandbox_check_result) from one case to the next.
--- Tables holding null are not made constant (the host copies those for every result anyway),
--- nor empty lists (a frozen table loses the mark of a list).
-local CONSTANTS = setmetatable({}, { __mode = "k" })   -- every table made constant, as keys
+-- constant(t): a frozen table reading t, to be held by every result that needs it. A result
+-- that reads the same rows as another holds the same tables: they are built once, and the host
+-- shares what it makes of them (engine/sandbox.c, sr_sandbox_check_result) from one case to
+-- the next. Made like freeze() makes them (the host knows them by the same metatable), without
+-- copying t; a table inside t must be a constant already. Tables holding null are not made
+-- constant (the host copies those for every result anyway), nor empty lists (a frozen table
+-- loses the mark of a list).
+local function read_only(_, k)
+  error("rule definitions are read-only (tried to set '" .. tostring(k) .. "')", 2)
+end
 local function constant(t)
-  freeze(t, CONSTANTS)   -- (a constant inside t is frozen already: freeze skips what it has seen)
-  return t
+  return setmetatable({}, {
+    __index = t,
+    __newindex = read_only,
+    __len = function() return #t end,
+    __pairs = function() return next, t, nil end,
+    __metatable = "frozen",
+  })
 end
 
 -- A table constructor's fields size the table even when their value is nil (no key is made):
@@ -1180,9 +1189,8 @@ local function compile_item(it)
     end
   end
   local fr, en, source = it.fr, it.en, it.source
-  local range_all = whole and constant(array({ lo_all, hi_all }))
-  local row_labels = {}   -- row -> { fr, en } (constant)
-  for i = 1, n do row_labels[i] = constant({ fr = row_fr[i], en = row_en[i] }) end
+  local range_all        -- [lo_all, hi_all] (constant), made when first needed
+  local row_labels = {}   -- row -> { fr, en } (constant), made when first needed
   local kept, nkept = {}, 0   -- value -> its entry (constant), for values read without a note
   return function(subject, case, results)
     local value, note = read_value(subject, case, results)
@@ -1201,17 +1209,24 @@ local function compile_item(it)
           if COVERAGE then cover(defs[i], "row") end
           local entry = same and not note and kept[value]
           if entry then return p, p, entry, p end
-          entry = { fr = fr, en = en, source = row_source[i], value = value, points = p, row = row_labels[i],
+          local labels = row_labels[i]
+          if not labels then
+            labels = constant({ fr = row_fr[i], en = row_en[i] })
+            row_labels[i] = labels
+          end
+          entry = { fr = fr, en = en, source = row_source[i], value = value, points = p, row = labels,
                     note = nil }
           if note then
             entry.note = note
           elseif same and nkept < CONSTANTS_PER_TABLE then
-            kept[value] = constant(entry)
+            entry = constant(entry)
+            kept[value] = entry
             nkept = nkept + 1
           end
           return p, p, entry, p
         end
       elseif value == nil then
+        if not range_all then range_all = constant(array({ lo_all, hi_all })) end
         local entry = { fr = fr, en = en, source = source, value = NULL, points = NULL, row = NULL,
                         unknown = true, range = range_all }
         if note then entry.note = note end
@@ -1239,11 +1254,12 @@ local function compile_bands(b)
         if not at_lo then at_lo = {}; found_at[lo] = at_lo end
         at_lo[hi] = hit
         if hit.candidates and #hit.candidates > 0 then
-          hit.detail = constant({ fr = hit.fr, en = hit.en, source = hit.source,
-                                  candidates = array(hit.candidates) })
+          local list = array()
+          for i = 1, #hit.candidates do list[i] = hit.candidates[i] end
+          hit.detail = constant({ fr = hit.fr, en = hit.en, source = hit.source, candidates = constant(list) })
         elseif not hit.candidates and hit.lo ~= -INF and hit.hi ~= INF then
           hit.detail = constant({ fr = hit.fr, en = hit.en, source = hit.source,
-                                  range = band_range_array(hit.lo, hit.hi) })
+                                  range = constant(band_range_array(hit.lo, hit.hi)) })
         end
       end
     end
@@ -1349,7 +1365,8 @@ local function compile_classification(c)
         out[value_key], out[gives] = value, classes[i]
         out.fr, out.en, out.source = row_fr[i], row_en[i], row_source[i]
         if same and nkept < CONSTANTS_PER_TABLE then
-          kept[value] = constant(out)
+          out = constant(out)
+          kept[value] = out
           nkept = nkept + 1
         end
         return out
@@ -1367,15 +1384,9 @@ local function compile_contraindications(list)
   local E, n = {}, 0
   for _, c in ipairs(list.entries) do
     n = n + 1
-    local entries = {}   -- kind -> status -> the entry (constant)
-    for _, kind in ipairs({ c.kind, "relative" }) do
-      entries[kind] = {}
-      for _, status in ipairs({ "present", "absent", "unknown" }) do
-        entries[kind][status] = constant({ id = c.id, status = status, kind = kind, fr = c.fr, en = c.en,
-                                           source = c.source })
-      end
-    end
-    E[n] = { def = c, when = c.when, relative_when = c.relative_when, kind = c.kind, entries = entries }
+    E[n] = { def = c, when = c.when, relative_when = c.relative_when, kind = c.kind, id = c.id, fr = c.fr,
+             en = c.en, source = c.source,
+             entries = {} }   -- kind -> status -> the entry (constant), made when first needed
   end
   return function(case, results)
     local out = setmetatable({ nil, nil, nil, nil, nil, nil, nil, nil }, ARRAY_MT)
@@ -1387,7 +1398,14 @@ local function compile_contraindications(list)
       end
       local v = call_condition(c.when, case, case, results)
       local status = (v == true and "present") or (v == false and "absent") or "unknown"
-      out[i] = c.entries[kind][status]
+      local of_kind = c.entries[kind]
+      if not of_kind then of_kind = {}; c.entries[kind] = of_kind end
+      local entry = of_kind[status]
+      if not entry then
+        entry = constant({ id = c.id, status = status, kind = kind, fr = c.fr, en = c.en, source = c.source })
+        of_kind[status] = entry
+      end
+      out[i] = entry
       if COVERAGE then cover(c.def, status); cover(c.def, "kind " .. kind) end
     end
     return out
@@ -1399,9 +1417,8 @@ local function compile_decision(d)
   for _, s in ipairs(d.steps) do
     n = n + 1
     S[n] = { def = s, when = s.when, gives = s.gives, computed = type(s.gives) == "function",
-             reason = constant({ step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source }),
-             caveat = constant({ step = s.number, id = s.id, status = "unknown", fr = s.fr, en = s.en,
-                                 source = s.source }) }
+             number = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source,
+             reason = nil, caveat = nil }   -- (constants, made when first needed)
   end
   local name = d.name
   local reason_key, caveats_key = name .. "_reason", name .. "_caveats"
@@ -1415,12 +1432,23 @@ local function compile_decision(d)
         if s.computed then outcome = read(outcome, case, case, results) end
         if outcome == nil then outcome = "indeterminate" end
         if COVERAGE then cover(s.def, outcome) end
-        results[reason_key] = s.reason
+        local reason = s.reason
+        if not reason then
+          reason = constant({ step = s.number, id = s.id, fr = s.fr, en = s.en, source = s.source })
+          s.reason = reason
+        end
+        results[reason_key] = reason
         results[caveats_key] = caveats
         return outcome
       elseif v ~= false then
         nc = nc + 1
-        caveats[nc] = s.caveat
+        local caveat = s.caveat
+        if not caveat then
+          caveat = constant({ step = s.number, id = s.id, status = "unknown", fr = s.fr, en = s.en,
+                              source = s.source })
+          s.caveat = caveat
+        end
+        caveats[nc] = caveat
       end
     end
     error("decision '" .. name .. "': no step applied")   -- cannot happen: the last step always applies
@@ -1432,12 +1460,17 @@ local function compile_check(c, words)
   local yes, no, unknown = status_words(words)
   local id, when, fr, en, source = c.id, c.when, c.fr, c.en, c.source
   if not c.each then
-    local entry_yes = constant({ id = id, fr = fr, en = en, source = source, status = yes })
-    local entry_no = constant({ id = id, fr = fr, en = en, source = source, status = no })
-    local entry_unknown = constant({ id = id, fr = fr, en = en, source = source, status = unknown })
+    local entries = {}   -- 1 holds, 2 does not, 3 unknown -> the entry (constant)
     return function(case, results)
       local v = call_condition(when, case, case, results)
-      return (v == true and entry_yes) or (v == false and entry_no) or entry_unknown
+      local k = (v == true and 1) or (v == false and 2) or 3
+      local entry = entries[k]
+      if not entry then
+        entry = constant({ id = id, fr = fr, en = en, source = source,
+                           status = (k == 1 and yes) or (k == 2 and no) or unknown })
+        entries[k] = entry
+      end
+      return entry
     end
   end
   -- Per element: the check holds if it holds for one element; the elements where it holds
@@ -1519,9 +1552,8 @@ local function compile_risk(rk)
   end
   local fr, en, source, base, raised_percent = rk.fr, rk.en, rk.source, rk.base, rk.raised
   local raised_when = rk.raised_when
-  local raised_present = constant({ status = "present", fr = rk.raised_fr, en = rk.raised_en, source = source })
-  local raised_absent = constant({ status = "absent", fr = rk.raised_fr, en = rk.raised_en, source = source })
-  local raised_unknown = constant({ status = "unknown", fr = rk.raised_fr, en = rk.raised_en, source = source })
+  local raised_fr, raised_en = rk.raised_fr, rk.raised_en
+  local raised_by = {}   -- status -> raised_by (constant), made when first needed
   return function(case, results)
     local out = { fr = fr, en = en, source = source, base_percent = nil, range = nil, raised_by = nil,
                   factors = nil }
@@ -1533,7 +1565,13 @@ local function compile_risk(rk)
       out.base_percent = NULL
       out.range = array({ math.min(base, raised_percent), math.max(base, raised_percent) })
     end
-    out.raised_by = (raised == true and raised_present) or (raised == false and raised_absent) or raised_unknown
+    local status = (raised == true and "present") or (raised == false and "absent") or "unknown"
+    local by = raised_by[status]
+    if not by then
+      by = constant({ status = status, fr = raised_fr, en = raised_en, source = source })
+      raised_by[status] = by
+    end
+    out.raised_by = by
     local list = setmetatable({ nil, nil, nil, nil }, ARRAY_MT)
     for i = 1, n do list[i] = factors[i](case, results) end
     out.factors = list
