@@ -952,9 +952,10 @@ static void push_case_schema(sr_engine_t *e, const char *text, size_t len)
     free(path);
 }
 
-/* sr_lint_engine, with the case schema read from schema (len bytes) when not NULL. */
-static sr_status_t lint_engine(sr_engine_t *e, int probe, const char *schema, size_t len, sr_findings_t *f,
-                               sr_diag_t *d)
+/* sr_lint_engine, with the case schema read from schema (len bytes) when
+ * not NULL; errors_only: warnings may be left out (the checks at open). */
+static sr_status_t lint_engine(sr_engine_t *e, int probe, int errors_only, const char *schema, size_t len,
+                               sr_findings_t *f, sr_diag_t *d)
 {
     lua_State *L = e->sb.L;
     int top = lua_gettop(L);
@@ -971,9 +972,11 @@ static sr_status_t lint_engine(sr_engine_t *e, int probe, const char *schema, si
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->prelude_ref);
     push_case_schema(e, schema, len);
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushboolean(L, probe);
     lua_setfield(L, -2, "probe");
+    lua_pushboolean(L, errors_only);
+    lua_setfield(L, -2, "errors_only");
     if (probe) { /* opts.probes: the function engine/probe.lua returns */
         if (luaL_loadbufferx(L, sr_probe_lua, sr_probe_lua_len, "@engine/probe.lua", "t") != LUA_OK) {
             sr_diag_set(d, SR_ERR_RULE, NULL, 0, 0, NULL, "%s", lua_tostring(L, -1));
@@ -1052,7 +1055,7 @@ static sr_status_t lint_engine(sr_engine_t *e, int probe, const char *schema, si
 
 sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_t *d)
 {
-    return lint_engine(e, probe, NULL, 0, f, d);
+    return lint_engine(e, probe, 0, NULL, 0, f, d);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1226,7 +1229,7 @@ sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d)
     sr_findings_t f;
     sr_findings_init(&f);
     /* with a cache, the checker reads the very bytes the entry's name covers */
-    sr_status_t st = lint_engine(e, 0, schema, slen, &f, d);
+    sr_status_t st = lint_engine(e, 0, 1, schema, slen, &f, d);
     if (st == SR_OK && !f.errors && cache)
         verdict_store(cache);
     free(cache);

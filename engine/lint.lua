@@ -8,6 +8,7 @@
 --     P       the prelude's table (P.inspect() gives the live definitions)
 --     schema  the case schema the manifest names, as read from its YAML file
 --     opts    { probe = boolean, lang = "en" | "fr", null = <the null sentinel>,
+--               errors_only = boolean (at open: the warnings that cost the most are not looked for),
 --               probes = <the function engine/probe.lua returns, when probe is set> }
 --     findings  a sequence of { severity = "error" | "warning", pos = "file:line:",
 --               hint = <text to find on that line, or after it when forward = true>,
@@ -579,6 +580,7 @@ return function(P, schema, opts)
   end
 
   local function check_labels(rows, what)
+    if opts.errors_only then return end -- a repeated label is a warning
     for _, lang_key in ipairs({ "fr", "en" }) do
       local seen = {}
       for _, r in ipairs(rows) do
@@ -716,8 +718,8 @@ return function(P, schema, opts)
         end
       end
       check_sources(b.list, "w_band", function(x) return x.id end)
-      -- bands no total reaches: say why
-      for _, x in ipairs(b.list) do
+      -- bands no total reaches: say why (warnings)
+      for _, x in ipairs(opts.errors_only and {} or b.list) do
         local hit = false
         for t in pairs(reach) do if t >= x.lo and t <= x.hi then hit = true; break end end
         if not hit then
