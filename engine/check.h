@@ -59,7 +59,12 @@ sr_status_t sr_lint_engine(sr_engine_t *e, int probe, sr_findings_t *f, sr_diag_
 
 /* For sr_engine_open: the static checks; a rule set with errors is refused
  * with SR_ERR_RULE, *d holding the first error (file:line:col) and a note
- * counting the others. Warnings are left to `spinerules check`. */
+ * counting the others. Warnings are left to `spinerules check`. With
+ * $SPINERULES_CACHE set to a private folder (absolute path), a clean verdict
+ * is recorded there and the checks are skipped when this build has already
+ * found no error in the same rule set (digest) with the same case schema
+ * (check.c, "The verdict cache", says why a forged entry cannot change a
+ * result). */
 sr_status_t sr_lint_at_open(sr_engine_t *e, sr_diag_t *d);
 
 /* The embedded checker, from engine/lint.lua, and its probes (compiled for
