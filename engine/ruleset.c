@@ -388,15 +388,17 @@ void sr_prelude_share(sr_engine_t *e)
 {
     lua_State *L = e->sb.L;
     pthread_mutex_lock(&prelude_mu);
-    if (!prelude_bc.len && lua_getfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK) == LUA_TFUNCTION) {
-        sr_buf_t b;
-        sr_buf_init(&b);
-        if (lua_dump(L, dump_writer, &b, 0) == 0 && b.len)
-            prelude_bc = b;
-        else
-            sr_buf_free(&b); /* out of memory: the next engines compile */
+    if (!prelude_bc.len) { /* a second pipeline (diff runs two) finds it shared already */
+        if (lua_getfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK) == LUA_TFUNCTION) {
+            sr_buf_t b;
+            sr_buf_init(&b);
+            if (lua_dump(L, dump_writer, &b, 0) == 0 && b.len)
+                prelude_bc = b;
+            else
+                sr_buf_free(&b); /* out of memory: the next engines compile */
+        }
+        lua_pop(L, 1); /* the function, or what stands in its place */
     }
-    lua_pop(L, 1); /* the function, or what stands in its place */
     pthread_mutex_unlock(&prelude_mu);
 }
 

@@ -540,6 +540,19 @@ Test(audit, diff_reports_points_conditions_kinds_labels_and_removed_checks)
     remove_tree(tmp);
 }
 
+/* A file of several 64 KiB chunks: the pipeline opens worker engines for
+ * both versions in turn (the second pipeline of a diff once aborted, popping
+ * a prelude it had not pushed). */
+Test(audit, diff_over_a_file_of_several_chunks)
+{
+    run_t r = sh(SR " diff --from " SHIPPED " --to " SHIPPED " tests/data/workers.yaml");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\nCases: 304 evaluated (tests/data/workers.yaml), 0 with a changed outcome, 304 "
+                            "unchanged (4 of them invalid under both versions)\n"),
+              "%s", r.out);
+    run_free(&r);
+}
+
 Test(audit, diff_usage_errors)
 {
     run_t r = sh(SR " diff --from " SHIPPED " docs/examples/cases.yaml");
