@@ -122,6 +122,7 @@ struct sr_reader {
     int jcol_at;                 /* columns are counted on from the last token's */
     long long lineno;
     int json_values;             /* complete top-level values in the line */
+    size_t json_end;             /* the byte offset in jline just past its first value */
 
     /* value building */
     lua_State *L;
@@ -1151,8 +1152,8 @@ static int jcol_str(sr_reader_t *r, const unsigned char *s) { return json_token_
 
 static void json_value_done(sr_reader_t *r)
 {
-    if (r->nframes == 0)
-        r->json_values++;
+    if (r->nframes == 0 && r->json_values++ == 0)
+        r->json_end = yajl_get_bytes_consumed(r->yh); /* just past the value's last token */
 }
 
 static int j_null(void *ctx)
@@ -1354,6 +1355,7 @@ static sr_status_t json_next(sr_reader_t *r)
     r->jcol_off = 0;
     r->jcol_at = 1;
     r->json_values = 0;
+    r->json_end = 0;
     if (r->yh)
         yajl_free(r->yh);
     r->yh = yajl_alloc(&json_callbacks, NULL, r);
@@ -1366,6 +1368,22 @@ static sr_status_t json_next(sr_reader_t *r)
     if (st == yajl_status_ok && !json_line_done(r, line, len)) {
         st = yajl_complete_parse(r->yh);
         at = len; /* the value ended early: the error is at the end of the line */
+    }
+    if (st == yajl_status_ok && !r->failed && r->json_values == 1) {
+        /* yajl takes a string left open after the value (`{...} "abc`) as
+         * complete once the value is: anything but blanks after the value
+         * is trailing garbage, as yajl says of a closed token there */
+        size_t i = r->json_end;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+            i++;
+        if (i < len) {
+            int col = 1;
+            for (size_t k = 0; k < i; k++)
+                if ((line[k] & 0xC0) != 0x80)
+                    col++;
+            r->nframes = 0;
+            fail(r, SR_ERR_YAML, jline(r), col, "invalid JSON: parse error: trailing garbage");
+        }
     }
     if (st != yajl_status_ok && !r->failed) {
         unsigned char *msg = yajl_get_error(r->yh, 0, (const unsigned char *)line, len);

@@ -489,3 +489,16 @@ Test(reader, json_line_ends)
     lua_pop(L, 2);
     next_err(SR_ERR_YAML, 5, 10, "", "invalid JSON: parse error: after array element, I expect ',' or ']'");
 }
+
+/* yajl takes a string left open after a line's value as complete once the
+ * value is: the reader refuses it as trailing garbage, at its first byte. */
+Test(reader, json_open_string_after_the_value)
+{
+    open_text("t.jsonl", "{\"id\":\"A\"} \"abc\n{\"é\":1}\t\"\n[1] \"x\\\"\n{\"a\":2}\n");
+    next_err(SR_ERR_YAML, 1, 12, "", "invalid JSON: parse error: trailing garbage");
+    next_err(SR_ERR_YAML, 2, 9, "", "invalid JSON: parse error: trailing garbage");
+    next_err(SR_ERR_YAML, 3, 5, "", "invalid JSON: parse error: trailing garbage");
+    next_ok();
+    cr_assert_str_eq(field_type("doc.a"), "integer");
+    lua_pop(L, 2);
+}
