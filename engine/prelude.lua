@@ -1171,6 +1171,18 @@ local function compile_rows(rows)
   return tests, map, n
 end
 
+-- The index of the first row that takes value (from compile_rows), or nil; and whether every
+-- value equal to it takes the same row with the same output (not so for 1 and 1.0), so that
+-- its entry may be kept.
+local function find_row(map, tests, n, value)
+  local i = map[value]
+  if i ~= nil then return i, true end
+  for j = 1, n do
+    if tests[j](value) then return j, math_type(value) == "integer" end
+  end
+  return nil, false
+end
+
 -- item: function(subject, case, results) -> lo, hi, entry, points
 local function compile_item(it)
   local read_value = reader(it.input)
@@ -1196,14 +1208,7 @@ local function compile_item(it)
     local value, note = read_value(subject, case, results)
     if whole then
       if value ~= nil and not BOUNDED_SET[value] then
-        local i = map[value]
-        local same = i ~= nil   -- equal values are the same value (not so for 1 and 1.0)
-        if i == nil then
-          for j = 1, n do
-            if tests[j](value) then i = j; break end
-          end
-          same = i ~= nil and math_type(value) == "integer"
-        end
+        local i, same = find_row(map, tests, n, value)
         if i ~= nil then
           local p = points[i]
           if COVERAGE then cover(defs[i], "row") end
@@ -1349,14 +1354,7 @@ local function compile_classification(c)
   return function(case, results)
     local value = read_value(case, case, results)
     if value ~= nil and not BOUNDED_SET[value] then
-      local i = map[value]
-      local same = i ~= nil   -- equal values are the same value (not so for 1 and 1.0)
-      if i == nil then
-        for j = 1, n do
-          if tests[j](value) then i = j; break end
-        end
-        same = i ~= nil and math_type(value) == "integer"
-      end
+      local i, same = find_row(map, tests, n, value)
       if i ~= nil then
         if COVERAGE then cover(defs[i], "row") end
         local out = same and kept[value]
