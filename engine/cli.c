@@ -358,9 +358,22 @@ typedef struct {
     int nfiles;
 } options_t;
 
-/* Parses options after the command; returns -1 after printing a usage
- * error, 1 for --help, 0 otherwise. */
-static int parse_options(int argc, char **argv, options_t *o, int allow_files)
+/* The options a command takes (parse_options refuses the others by name). */
+enum {
+    OPT_RULES = 1 << 0,
+    OPT_OUTPUT = 1 << 1,
+    OPT_FORMAT = 1 << 2,
+    OPT_INPUT_FORMAT = 1 << 3,
+    OPT_LANG = 1 << 4,
+    OPT_JOBS = 1 << 5,
+    OPT_PROGRESS = 1 << 6,
+    OPT_COVERAGE = 1 << 7,
+    OPT_EVAL = OPT_RULES | OPT_OUTPUT | OPT_FORMAT | OPT_INPUT_FORMAT | OPT_LANG | OPT_JOBS | OPT_PROGRESS,
+};
+
+/* Parses the options of a command (those in allowed); returns -1 after
+ * printing a usage error, 1 for --help, 0 otherwise. */
+static int parse_options(int argc, char **argv, options_t *o, int allow_files, unsigned allowed)
 {
     memset(o, 0, sizeof *o);
     o->progress = -1;
@@ -369,6 +382,13 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
     for (; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
+#define ALLOWED(opt)                                                                                     \
+    do {                                                                                                 \
+        if (!(allowed & (opt))) {                                                                        \
+            usage_error("option '%s' does not apply to this command (see its --help)", a);               \
+            return -1;                                                                                   \
+        }                                                                                                \
+    } while (0)
 #define NEED_VALUE()                                                                                     \
     do {                                                                                                 \
         if (i + 1 >= argc) {                                                                             \
@@ -383,14 +403,18 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             return 1;
         } else if (strcmp(a, "--coverage") == 0) {
+            ALLOWED(OPT_COVERAGE);
             o->coverage = 1;
         } else if (strcmp(a, "--rules") == 0) {
+            ALLOWED(OPT_RULES);
             NEED_VALUE();
             o->rules = val;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            ALLOWED(OPT_OUTPUT);
             NEED_VALUE();
             o->output = val;
         } else if (strcmp(a, "--format") == 0) {
+            ALLOWED(OPT_FORMAT);
             NEED_VALUE();
             if (strcmp(val, "jsonl") == 0 || strcmp(val, "json") == 0)
                 o->format = SR_OUT_JSONL;
@@ -407,6 +431,7 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 return -1;
             }
         } else if (strcmp(a, "--input-format") == 0) {
+            ALLOWED(OPT_INPUT_FORMAT);
             NEED_VALUE();
             if (strcmp(val, "auto") == 0)
                 o->input_format = SR_IN_AUTO;
@@ -421,6 +446,7 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
                 return -1;
             }
         } else if (strcmp(a, "--lang") == 0) {
+            ALLOWED(OPT_LANG);
             NEED_VALUE();
             if (strcmp(val, "fr") != 0 && strcmp(val, "en") != 0) {
                 usage_error("unknown language '%s' (expected fr or en)", val);
@@ -428,6 +454,7 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
             }
             o->lang = val;
         } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
+            ALLOWED(OPT_JOBS);
             NEED_VALUE();
             char *end;
             long n = strtol(val, &end, 10);
@@ -437,8 +464,10 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
             }
             o->jobs = (int)n;
         } else if (strcmp(a, "--progress") == 0) {
+            ALLOWED(OPT_PROGRESS);
             o->progress = 1;
         } else if (strcmp(a, "--no-progress") == 0) {
+            ALLOWED(OPT_PROGRESS);
             o->progress = 0;
         } else if (a[0] == '-' && a[1] != '\0') {
             usage_error("unknown option '%s'", a);
@@ -447,6 +476,7 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
             break;
         }
 #undef NEED_VALUE
+#undef ALLOWED
     }
     /* the remaining arguments are files; options may not follow them */
     o->files = argv + i;
@@ -469,7 +499,7 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files)
 static int cmd_eval(int argc, char **argv, const char *argv0)
 {
     options_t o;
-    int rc = parse_options(argc, argv, &o, 1);
+    int rc = parse_options(argc, argv, &o, 1, OPT_EVAL);
     if (rc)
         return rc > 0 ? (fputs(eval_usage, stdout), EXIT_OK) : EXIT_USAGE;
     static char *stdin_only[] = {"-"};
@@ -554,7 +584,7 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
 static int cmd_verify(int argc, char **argv, const char *argv0)
 {
     options_t o;
-    int rc = parse_options(argc, argv, &o, 0);
+    int rc = parse_options(argc, argv, &o, 0, OPT_RULES | OPT_COVERAGE);
     if (rc)
         return rc > 0 ? (fputs(verify_usage, stdout), EXIT_OK) : EXIT_USAGE;
     char *dir = NULL;
@@ -588,7 +618,7 @@ static int cmd_verify(int argc, char **argv, const char *argv0)
 static int cmd_rules(int argc, char **argv, const char *argv0)
 {
     options_t o;
-    int rc = parse_options(argc, argv, &o, 1);
+    int rc = parse_options(argc, argv, &o, 1, 0);
     if (rc)
         return rc > 0 ? (fputs(rules_usage, stdout), EXIT_OK) : EXIT_USAGE;
     char *installed = NULL;

@@ -33,6 +33,8 @@ const char *sr_lang_code(sr_lang_t lang); /* "en" or "fr" */
     X(CLI_UNKNOWN_COMMAND, "unknown command '%s'", "commande inconnue '%s'")                                \
     X(CLI_UNKNOWN_OPTION, "unknown option '%s'", "option inconnue '%s'")                                    \
     X(CLI_NEEDS_VALUE, "option '%s' needs a value", "l'option '%s' attend une valeur")                      \
+    X(CLI_NOT_FOR_COMMAND, "option '%s' does not apply to this command (see its --help)",                  \
+      "l'option '%s' ne s'applique pas à cette commande (voir son --help)")                                 \
     X(CLI_UNKNOWN_FORMAT, "unknown format '%s' (expected jsonl, yaml, csv, html or text)",                  \
       "format inconnu '%s' (attendu : jsonl, yaml, csv, html ou text)")                                     \
     X(CLI_UNKNOWN_INPUT_FORMAT, "unknown input format '%s' (expected auto, yaml, jsonl or csv)",            \

@@ -440,6 +440,39 @@ Test(cli, version_with_a_bad_rule_set_or_argument)
     run_free(&r);
 }
 
+/* A command refuses the options of the others, by name (their help lists
+ * what each takes). */
+Test(cli, a_command_refuses_the_options_of_another)
+{
+    static const struct {
+        const char *args, *option;
+    } want[] = {
+        {"rules --jobs 2", "--jobs"},
+        {"rules --rules rules", "--rules"},
+        {"verify --format yaml", "--format"},
+        {"verify --no-progress", "--no-progress"},
+        {"verify -o /dev/null", "-o"},
+        {"eval --coverage docs/examples/cases.yaml", "--coverage"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        run_t r = run(want[i].args);
+        char err[256];
+        snprintf(err, sizeof err,
+                 "spinerules: option '%s' does not apply to this command (see its --help)\n"
+                 "try 'spinerules --help'\n",
+                 want[i].option);
+        cr_assert_eq(r.status, 2, "%s", want[i].args);
+        cr_assert_str_eq(r.out, "", "%s", want[i].args);
+        cr_assert_str_eq(r.err, err, "%s", want[i].args);
+        run_free(&r);
+    }
+    run_t r = run("verify --lang fr --jobs 2");
+    cr_assert_eq(r.status, 2);
+    cr_assert_str_eq(r.err, "spinerules: l'option '--lang' ne s'applique pas à cette commande (voir son --help)\n"
+                            "essayez 'spinerules --help'\n");
+    run_free(&r);
+}
+
 Test(cli, each_command_has_its_own_help)
 {
     static const struct {
