@@ -150,14 +150,27 @@ typedef struct {
     sr_case_report_t *rep;
     const sr_pathseg_t *prefix; /* where the case sits in its document */
     size_t nprefix;
-    char *pfx;                  /* the prefix as a path, with a trailing '.', or "" */
+    char *pfx;                  /* the prefix as a path, with a trailing '.', or "";
+                                   built when first needed (malloc'd, or NULL) */
     int oom;
 } checks_t;
 
 /* Is there an error at the path (below the prefix), above it, or (when
- * below is set) below it? */
-static int touched(const checks_t *k, const sr_verrors_t *e, const char *rel, int below)
+ * below is set) below it? With no error at all (the usual case) it builds
+ * no path. */
+static int touched(checks_t *k, const sr_verrors_t *e, const char *rel, int below)
 {
+    if (e->n == 0)
+        return 0;
+    if (!k->pfx) {
+        char *pfx = k->nprefix ? sr_path_string(k->prefix, k->nprefix) : NULL;
+        k->pfx = k->nprefix ? (pfx ? sr_asprintf("%s.", pfx) : NULL) : sr_strdup("");
+        free(pfx);
+        if (!k->pfx) {
+            k->oom = 1;
+            return 1;
+        }
+    }
     char buf[256];
     snprintf(buf, sizeof buf, "%s%s", k->pfx, rel);
     const char *path = buf;
@@ -236,6 +249,16 @@ static void check_id(lua_State *L, int c, checks_t *k)
     lua_pop(L, 1);
 }
 
+/* touched() for spine.lesions[i].level (i 0-based). */
+static int level_touched(checks_t *k, const sr_verrors_t *e, lua_Integer i)
+{
+    if (e->n == 0)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "spine.lesions[%lld].level", (long long)i);
+    return touched(k, e, path, 1);
+}
+
 static void check_levels(lua_State *L, int c, checks_t *k)
 {
     sr_verrors_t *e = &k->rep->errors;
@@ -249,11 +272,9 @@ static void check_levels(lua_State *L, int c, checks_t *k)
     int levels = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, lesions);
     lua_Integer nlev = have_list ? (lua_Integer)lua_rawlen(L, levels) : 0;
-    char path[64];
     for (lua_Integer i = 1; i <= n && !k->oom; i++) {
         lua_rawgeti(L, lesions, i);
-        snprintf(path, sizeof path, "spine.lesions[%lld].level", (long long)(i - 1));
-        if (!lua_istable(L, -1) || lua_getfield(L, -1, "level") != LUA_TSTRING || touched(k, e, path, 1)) {
+        if (!lua_istable(L, -1) || lua_getfield(L, -1, "level") != LUA_TSTRING || level_touched(k, e, i - 1)) {
             lua_settop(L, levels);
             continue;
         }
@@ -262,10 +283,8 @@ static void check_levels(lua_State *L, int c, checks_t *k)
         /* the same level assessed twice */
         int dup = 0;
         for (lua_Integer j = 1; j < i && !dup; j++) {
-            char earlier[64];
-            snprintf(earlier, sizeof earlier, "spine.lesions[%lld].level", (long long)(j - 1));
             lua_rawgeti(L, lesions, j);
-            if (lua_istable(L, -1) && lua_getfield(L, -1, "level") == LUA_TSTRING && !touched(k, e, earlier, 1) &&
+            if (lua_istable(L, -1) && lua_getfield(L, -1, "level") == LUA_TSTRING && !level_touched(k, e, j - 1) &&
                 lua_rawequal(L, -1, lv)) {
                 dup = 1;
                 sr_buf_t b;
@@ -317,7 +336,7 @@ static void check_levels(lua_State *L, int c, checks_t *k)
  * moderate, 80-100 good. */
 static void check_general_condition(lua_State *L, int c, checks_t *k)
 {
-    const sr_verrors_t *e = &k->rep->errors;
+    sr_verrors_t *e = &k->rep->errors;
     int top = lua_gettop(L);
     if (get_path(L, c, "patient", "karnofsky") != LUA_TNUMBER || touched(k, e, "patient.karnofsky", 1)) {
         lua_settop(L, top);
@@ -372,14 +391,9 @@ sr_status_t sr_case_validate(const sr_schema_t *schema, lua_State *L, int idx, c
     sr_status_t st = sr_schema_validate_at(schema, L, idx, rd, prefix, nprefix, &rep->errors);
     if (st == SR_ERR_NOMEM)
         return st;
-    char *pfx = nprefix ? sr_path_string(prefix, nprefix) : sr_strdup("");
-    char *pfx_dot = pfx && nprefix ? sr_asprintf("%s.", pfx) : NULL;
-    checks_t k = {rd, ids, rep, prefix, nprefix, nprefix ? pfx_dot : pfx, 0};
-    if (!k.pfx || !lua_checkstack(L, 4)) {
-        free(pfx);
-        free(pfx_dot);
+    checks_t k = {rd, ids, rep, prefix, nprefix, NULL, 0};
+    if (!lua_checkstack(L, 4))
         return SR_ERR_NOMEM;
-    }
     lua_pushcfunction(L, checks_protected);
     lua_pushlightuserdata(L, &k);
     lua_pushvalue(L, idx);
@@ -387,8 +401,7 @@ sr_status_t sr_case_validate(const sr_schema_t *schema, lua_State *L, int idx, c
         lua_pop(L, 1);
         k.oom = 1;
     }
-    free(pfx);
-    free(pfx_dot);
+    free(k.pfx);
     sr_verrors_sort(&rep->errors);
     sr_verrors_sort(&rep->warnings);
     if (k.oom)
