@@ -281,11 +281,12 @@ static long find_key(char *const *keys, const size_t *klens, size_t n, const cha
 }
 
 static int lua_equal(lua_State *L, int a, int b, int depth);
+static int jv_equal(const jv_t *v, lua_State *L, int idx, int depth);
 
-/* Is the Lua value at idx equal to v (JSON equality: numbers by value)? */
-static int jv_equal(const jv_t *v, lua_State *L, int idx, int depth)
+/* Is the Lua value at idx, of kind k (value_kind), equal to v (JSON
+ * equality: numbers by value)? */
+static int jv_equal_kind(const jv_t *v, lua_State *L, int idx, unsigned k, int depth)
 {
-    unsigned k = value_kind(L, idx);
     switch (v->type) {
     case JV_NULL: return k == K_NULL;
     case JV_BOOL: return k == K_BOOL && lua_toboolean(L, idx) == v->b;
@@ -340,6 +341,11 @@ static int jv_equal(const jv_t *v, lua_State *L, int idx, int depth)
     }
     }
     return 0;
+}
+
+static int jv_equal(const jv_t *v, lua_State *L, int idx, int depth)
+{
+    return jv_equal_kind(v, L, idx, value_kind(L, idx), depth);
 }
 
 /* JSON equality of two Lua values. */
@@ -463,6 +469,60 @@ static uint64_t lua_hash(lua_State *L, int idx, int depth)
 }
 
 /* ------------------------------------------------------------------ */
+/* Name indexes: a node's property names and string enum values, hashed
+ * once at compile time so that validating a key or a string value costs
+ * one hash of its bytes and, usually, one comparison.                   */
+
+typedef struct {
+    uint32_t hash;
+    uint32_t at; /* entry index + 1; 0: an empty slot */
+} slot_t;
+
+typedef struct {
+    slot_t *slots; /* NULL when the index is empty */
+    uint32_t mask; /* slot count - 1 (a power of two, at least twice the entries) */
+} nameidx_t;
+
+/* The length and at most the first and the last 8 bytes: constant time,
+ * and names of one schema seldom share all three. */
+static uint32_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        h ^= a * 0xff51afd7ed558ccdULL;
+        h ^= (b ^ (b >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    }
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+/* Room for count entries; returns 0, or -1 when memory is short. */
+static int nameidx_init(nameidx_t *x, size_t count)
+{
+    size_t cap = 4;
+    while (cap < 2 * count)
+        cap *= 2;
+    x->slots = calloc(cap, sizeof *x->slots);
+    x->mask = (uint32_t)(cap - 1);
+    return x->slots ? 0 : -1;
+}
+
+static void nameidx_add(nameidx_t *x, const char *s, size_t n, size_t at)
+{
+    uint32_t h = name_hash(s, n), i = h & x->mask;
+    while (x->slots[i].at)
+        i = (i + 1) & x->mask;
+    x->slots[i].hash = h;
+    x->slots[i].at = (uint32_t)at + 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* Compiled schema                                                      */
 
 typedef struct node node_t;
@@ -491,6 +551,7 @@ struct node {
     int has_enum, has_const;
     jv_t *enums;
     size_t n_enum;
+    nameidx_t enum_idx;   /* the string values of enums */
     jv_t cnst;
     int nflags;
     num_t min, max, xmin, xmax, mult;
@@ -505,6 +566,7 @@ struct node {
     prop_t *props;        /* sorted by name */
     size_t n_props;
     prop_t **by_order;    /* the same, in file order */
+    nameidx_t prop_idx;   /* props by name */
     node_t *additional;   /* NULL: any additional field is allowed */
     node_t **all_of, **any_of, **one_of;
     size_t n_all, n_any, n_one;
@@ -531,6 +593,8 @@ static void node_free(node_t *n)
     for (size_t i = 0; i < n->n_enum; i++)
         jv_clear(&n->enums[i]);
     free(n->enums);
+    free(n->enum_idx.slots);
+    free(n->prop_idx.slots);
     jv_clear(&n->cnst);
     free(n->pattern);
     if (n->has_re)
@@ -1757,6 +1821,21 @@ static node_t *compile_node(comp_t *c, int idx)
         }
         for (size_t i = 0; i < n->n_props; i++)
             n->by_order[n->props[i].order] = &n->props[i];
+        if (nameidx_init(&n->prop_idx, n->n_props) != 0) {
+            comp_fail(c, 0, "out of memory");
+            return NULL;
+        }
+        for (size_t i = 0; i < n->n_props; i++)
+            nameidx_add(&n->prop_idx, n->props[i].name, n->props[i].len, i);
+    }
+    if (n->n_enum) {
+        if (nameidx_init(&n->enum_idx, n->n_enum) != 0) {
+            comp_fail(c, 0, "out of memory");
+            return NULL;
+        }
+        for (size_t i = 0; i < n->n_enum; i++)
+            if (n->enums[i].type == JV_STR)
+                nameidx_add(&n->enum_idx, n->enums[i].s, n->enums[i].len, i);
     }
     return n;
 }
@@ -1994,28 +2073,60 @@ typedef struct {
     size_t base;   /* FIRST: segments above the alternative being tried */
     int depth;
     int oom;
+    int array_mt;  /* stack index of the array metatable (lvalue.h) */
 } vctx_t;
 
 static void validate(vctx_t *c, const node_t *n, int idx);
 
-static int push_seg(vctx_t *c, const char *key, size_t len, long long index)
+/* value_kind, telling a marked array from a mapping with the array
+ * metatable held on the stack rather than fetched for every table. Needs
+ * one free stack slot. */
+static unsigned kind_of(const vctx_t *c, int idx)
+{
+    lua_State *L = c->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TTABLE: break;
+    case LUA_TSTRING: return K_STR;
+    case LUA_TBOOLEAN: return K_BOOL;
+    default: return value_kind(L, idx);
+    }
+    if (lua_getmetatable(L, idx)) {
+        int same = lua_rawequal(L, -1, c->array_mt);
+        lua_pop(L, 1); /* the metatable */
+        if (same)
+            return K_ARR;
+    } else if (lua_rawlen(L, idx) == 0) {
+        return K_OBJ; /* neither marked nor a non-empty sequence */
+    }
+    return sr_lv_isarray(L, idx) ? K_ARR : K_OBJ;
+}
+
+static int grow_segs(vctx_t *c);
+
+static inline int push_seg(vctx_t *c, const char *key, size_t len, long long index)
 {
     sr_verrors_t *e = c->e;
-    if (e->nsegs == e->segs_cap) {
-        size_t cap = e->segs_cap ? 2 * e->segs_cap : 32;
-        sr_pathseg_t *p = realloc(e->segs, cap * sizeof *p);
-        if (!p) {
-            c->oom = 1;
-            c->stop = 1;
-            return -1;
-        }
-        e->segs = p;
-        e->segs_cap = cap;
-    }
+    if (e->nsegs == e->segs_cap && grow_segs(c) != 0)
+        return -1;
     e->segs[e->nsegs].key = key;
     e->segs[e->nsegs].key_len = len;
     e->segs[e->nsegs].index = index;
     e->nsegs++;
+    return 0;
+}
+
+static int grow_segs(vctx_t *c)
+{
+    sr_verrors_t *e = c->e;
+    size_t cap = e->segs_cap ? 2 * e->segs_cap : 32;
+    sr_pathseg_t *p = realloc(e->segs, cap * sizeof *p);
+    if (!p) {
+        c->oom = 1;
+        c->stop = 1;
+        return -1;
+    }
+    e->segs = p;
+    e->segs_cap = cap;
     return 0;
 }
 
@@ -2120,12 +2231,35 @@ static void put_enum(sr_buf_t *b, const node_t *n)
         sr_buf_puts(b, " or null");
 }
 
-static void check_enum(vctx_t *c, const node_t *n, int idx)
+/* Is the string s one of the enum's string values? */
+static int in_enum(const node_t *n, const char *s, size_t len)
+{
+    const nameidx_t *x = &n->enum_idx;
+    if (!x->slots)
+        return 0;
+    uint32_t h = name_hash(s, len);
+    for (uint32_t i = h & x->mask; x->slots[i].at; i = (i + 1) & x->mask) {
+        const jv_t *v = &n->enums[x->slots[i].at - 1];
+        if (x->slots[i].hash == h && v->len == len && memcmp(v->s, s, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* enum on the value at idx, of kind k. */
+static void check_enum(vctx_t *c, const node_t *n, int idx, unsigned k)
 {
     lua_State *L = c->L;
-    for (size_t i = 0; i < n->n_enum; i++)
-        if (jv_equal(&n->enums[i], L, idx, 0))
+    if (k == K_STR) {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        if (in_enum(n, s, len))
             return;
+    } else {
+        for (size_t i = 0; i < n->n_enum; i++)
+            if (jv_equal_kind(&n->enums[i], L, idx, k, 0))
+                return;
+    }
     if (quiet(c))
         return;
     sr_buf_t *b = &c->e->msg;
@@ -2330,16 +2464,14 @@ static void check_array(vctx_t *c, const node_t *n, int idx)
 
 static const prop_t *find_prop(const node_t *n, const char *k, size_t kn)
 {
-    size_t lo = 0, hi = n->n_props;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = bytes_cmp(n->props[mid].name, n->props[mid].len, k, kn);
-        if (cmp == 0)
-            return &n->props[mid];
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    const nameidx_t *x = &n->prop_idx;
+    if (!x->slots)
+        return NULL;
+    uint32_t h = name_hash(k, kn);
+    for (uint32_t i = h & x->mask; x->slots[i].at; i = (i + 1) & x->mask) {
+        const prop_t *p = &n->props[x->slots[i].at - 1];
+        if (x->slots[i].hash == h && p->len == kn && memcmp(p->name, k, kn) == 0)
+            return p;
     }
     return NULL;
 }
@@ -2576,13 +2708,13 @@ static void validate(vctx_t *c, const node_t *n, int idx)
         c->depth--;
         return;
     }
-    unsigned k = value_kind(L, idx);
+    unsigned k = kind_of(c, idx);
     size_t before = c->count;
     /* A failed enum or const says everything about the value: report it
      * alone rather than also its type. */
     if (n->has_enum)
-        check_enum(c, n, idx);
-    if (n->has_const && !c->stop && !jv_equal(&n->cnst, L, idx, 0) && !quiet(c)) {
+        check_enum(c, n, idx, k);
+    if (n->has_const && !c->stop && !jv_equal_kind(&n->cnst, L, idx, k, 0) && !quiet(c)) {
         sr_buf_puts(&c->e->msg, "expected ");
         put_jv(&c->e->msg, &n->cnst, 0);
         sr_buf_puts(&c->e->msg, ", found ");
@@ -2636,6 +2768,8 @@ typedef struct {
 static int validate_protected(lua_State *L)
 {
     vcall_t *v = lua_touserdata(L, 1);
+    sr_lv_push_array_mt(L);
+    v->c->array_mt = lua_gettop(L);
     validate(v->c, v->root, 2); /* the value, passed as the argument */
     return 0;
 }
