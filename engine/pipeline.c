@@ -23,6 +23,12 @@
 #include "writer.h"
 
 #define CHUNK_TARGET (64u << 10) /* bytes of input per chunk */
+/* Documents per chunk at most: a chunk's records stay buffered until it is
+ * written, and a record's size does not follow its case's (an almost empty
+ * case still writes about 9 KB of unknowns), so tiny cases would otherwise
+ * hold 64 KiB / 18 bytes of them, some 30 MB, in each chunk. Realistic
+ * cases (500 bytes and more) fill CHUNK_TARGET first and are not cut by it. */
+#define CHUNK_MAX_DOCS 128
 #define MAX_WORKERS 64
 
 /* One chunk of input and, once evaluated, its records. */
@@ -259,6 +265,21 @@ static int is_doc_marker(const char *p, const char *end)
     return end - p == 3 || p[3] == ' ' || p[3] == '\t' || p[3] == '\r' || p[3] == '\n';
 }
 
+/* The start of the lines of directives (%YAML, %TAG) right before offset i
+ * of a YAML stream, or i: they belong to the document after them. */
+static size_t before_directives(const char *s, size_t i)
+{
+    while (i > 1) {
+        size_t ls = i - 1;
+        while (ls > 0 && s[ls - 1] != '\n')
+            ls--;
+        if (s[ls] != '%')
+            break;
+        i = ls;
+    }
+    return i;
+}
+
 /* Where a chunk of buf may end: after the last complete line (JSON Lines) or
  * before the last line that starts a document (YAML); 0 when there is none. */
 static size_t cut_point(const char *s, size_t n, sr_input_format_t fmt)
@@ -270,17 +291,25 @@ static size_t cut_point(const char *s, size_t n, sr_input_format_t fmt)
         return 0;
     }
     for (size_t i = n; i > 0; i--) {
-        if (s[i - 1] == '\n' && is_doc_marker(s + i, s + n) && i < n) {
-            /* directives (%YAML, %TAG) belong to the document after them */
-            while (i > 1) {
-                size_t ls = i - 1;
-                while (ls > 0 && s[ls - 1] != '\n')
-                    ls--;
-                if (s[ls] != '%')
-                    break;
-                i = ls;
-            }
-            return i;
+        if (s[i - 1] == '\n' && is_doc_marker(s + i, s + n) && i < n)
+            return before_directives(s, i);
+    }
+    return 0;
+}
+
+/* Where a chunk of buf must end to hold at most max documents: after its
+ * max-th line (JSON Lines) or before the max-th line that starts a document
+ * after the first (YAML), as cut_point decides; 0 when buf holds fewer. */
+static size_t cut_after_docs(const char *s, size_t n, sr_input_format_t fmt, size_t max)
+{
+    size_t found = 0;
+    for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + n - p))); p++) {
+        size_t i = (size_t)(p - s) + 1;
+        if (fmt == SR_IN_JSONL) {
+            if (++found == max)
+                return i;
+        } else if (i < n && is_doc_marker(s + i, s + n) && ++found == max) {
+            return before_directives(s, i);
         }
     }
     return 0;
@@ -355,7 +384,9 @@ static chunk_t *cutter_next(cutter_t *ct, sr_input_format_t fmt, int *err)
     int forced = 0;
     for (;;) {
         if (ct->buf.len >= CHUNK_TARGET || ct->eof) {
-            cut = ct->eof ? ct->buf.len : cut_point(ct->buf.data, ct->buf.len, fmt);
+            cut = cut_after_docs(ct->buf.data, ct->buf.len, fmt, CHUNK_MAX_DOCS);
+            if (!cut)
+                cut = ct->eof ? ct->buf.len : cut_point(ct->buf.data, ct->buf.len, fmt);
             if (cut)
                 break;
             if (ct->buf.len == 0)

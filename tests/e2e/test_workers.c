@@ -167,23 +167,86 @@ static void replicate(const char *path, int copies)
     free(base);
 }
 
+/* The least peak RSS, in KB, of `runs` runs of args (output to /dev/null),
+ * each of which must exit with `status`. With two workers the number of
+ * chunks evaluated and not yet written at one moment -- up to the
+ * pipeline's cap, each holding its records -- depends on the scheduler, so
+ * one run may peak a few chunks (a megabyte or more each) above another,
+ * the more so on a loaded machine; the least of a few runs is the steady
+ * state, and a leak raises every run. */
+static long least_rss(char *const args[], int runs, int status)
+{
+    long least = 0;
+    for (int i = 0; i < runs; i++) {
+        long kb;
+        cr_assert_eq(run(args, "/dev/null", "/dev/null", &kb), status, "%s %s %s %s: exit status", args[1],
+                     args[2], args[3], args[4]);
+        if (i == 0 || kb < least)
+            least = kb;
+    }
+    return least;
+}
+
 Test(workers, memory_does_not_grow_with_the_number_of_cases)
 {
     /* 2,432 cases already run at the pipeline's steady state (every chunk
      * buffer in use); 12,160 cases, five times as many, must not need more
-     * memory beyond noise (the duplicate-id set: the next test) */
+     * memory beyond noise (the duplicate-id set: a test below). A leak of
+     * 300 bytes a case (a case's table is more) fails it at one worker and
+     * at two. */
     replicate(T(0, "small.yaml"), 8);
     replicate(T(1, "large.yaml"), 40);
-    long small_kb, large_kb;
     for (int jobs = 1; jobs <= 2; jobs++) {
         char j[16]; /* room for any int: -O1 builds check */
         snprintf(j, sizeof j, "%d", jobs);
         char *a[] = {"spinerules", "eval", "--jobs", j, (char *)T(0, "small.yaml"), NULL};
         char *b[] = {"spinerules", "eval", "--jobs", j, (char *)T(1, "large.yaml"), NULL};
-        run(a, "/dev/null", "/dev/null", &small_kb);
-        run(b, "/dev/null", "/dev/null", &large_kb);
+        int runs = jobs == 1 ? 2 : 3;
+        long small_kb = least_rss(a, runs, 1), large_kb = least_rss(b, runs, 1);
         cr_assert_leq(large_kb, small_kb + small_kb / 4,
-                      "jobs %d: peak RSS %ld KB for 12,160 cases vs %ld KB for 2,432", jobs, large_kb, small_kb);
+                      "jobs %d: peak RSS %ld KB for 12,160 cases vs %ld KB for 2,432 (least of %d runs)", jobs,
+                      large_kb, small_kb, runs);
+    }
+}
+
+/* Writes n almost empty cases (an id and nothing else, valid: every score
+ * unknown) as JSON Lines or YAML documents. */
+static void tiny_cases(const char *path, int n, int yaml)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, yaml ? "---\nid: E-%06d\n" : "{\"id\":\"E-%06d\"}\n", i);
+    fclose(f);
+}
+
+Test(workers, tiny_cases_stay_in_bounded_memory)
+{
+    /* a case of 18 bytes writes about 9 KB of unknowns: the pipeline's
+     * chunks, 64 KiB of input, held 3,600 of them and buffered 30 MB of
+     * records each (38 MB at one worker, 90 to 130 MB at two); a chunk is
+     * now cut at 128 documents too. Within issue 7's 16 MiB a worker at
+     * 5,000 and 20,000 cases, and flat in between at one worker (at two,
+     * the chunks in flight make a run's peak vary by several MB: the bound
+     * is the check). */
+    for (int yaml = 0; yaml <= 1; yaml++) {
+        char *fmt = yaml ? "yaml" : "jsonl";
+        tiny_cases(T(0, "tiny-small"), 5000, yaml);
+        tiny_cases(T(1, "tiny-large"), 20000, yaml);
+        long kb[2][2]; /* [jobs - 1][small, large] */
+        for (int jobs = 1; jobs <= 2; jobs++) {
+            char j[16];
+            snprintf(j, sizeof j, "%d", jobs);
+            for (int large = 0; large <= 1; large++) {
+                const char *path = large ? T(1, "tiny-large") : T(0, "tiny-small");
+                char *a[] = {"spinerules", "eval", "--jobs", j, "--input-format", fmt, (char *)path, NULL};
+                kb[jobs - 1][large] = least_rss(a, jobs, 0);
+                cr_assert_leq(kb[jobs - 1][large], 16384L * jobs, "%s, jobs %d: peak RSS %ld KB for %s tiny cases",
+                              fmt, jobs, kb[jobs - 1][large], large ? "20,000" : "5,000");
+            }
+        }
+        cr_assert_leq(kb[0][1], kb[0][0] + kb[0][0] / 4,
+                      "%s: peak RSS %ld KB for 20,000 tiny cases vs %ld KB for 5,000", fmt, kb[0][1], kb[0][0]);
     }
 }
 
