@@ -2074,9 +2074,20 @@ typedef struct {
     int depth;
     int oom;
     int array_mt;  /* stack index of the array metatable (lvalue.h) */
+    int partial;   /* a table or a null was left unvisited (no_nulls) */
+    int nulls;     /* a null was met */
 } vctx_t;
 
 static void validate(vctx_t *c, const node_t *n, int idx);
+
+/* The value at idx is not looked into: if it may hold or be a null, the
+ * validation can no longer say there is none. */
+static void unvisited(vctx_t *c, int idx)
+{
+    int t = lua_type(c->L, idx);
+    if (t == LUA_TTABLE || t == LUA_TLIGHTUSERDATA || t == LUA_TNIL)
+        c->partial = 1;
+}
 
 /* value_kind, telling a marked array from a mapping with the array
  * metatable held on the stack rather than fetched for every table. Needs
@@ -2455,6 +2466,8 @@ static void check_array(vctx_t *c, const node_t *n, int idx)
             }
             lua_pop(L, 1);
         }
+    } else if (len) {
+        c->partial = 1;
     }
     if (c->stop)
         return;
@@ -2566,6 +2579,7 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
         int v = lua_gettop(L);
         if (lua_type(L, v - 1) != LUA_TSTRING) {
             /* only a table built by Lua code can have one */
+            c->partial = 1;
             if (push_seg(c, "?", 1, 0) == 0) {
                 if (!quiet(c)) {
                     sr_buf_printf(&e->msg, "a mapping key must be a string, found a %s",
@@ -2584,9 +2598,11 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
                 if (p && p->schema)
                     validate(c, p->schema, v);
                 else if (n->additional && n->additional->boolean == 0)
-                    fail_unknown(c, n, k, kn);
+                    fail_unknown(c, n, k, kn), unvisited(c, v);
                 else if (n->additional)
                     validate(c, n->additional, v);
+                else
+                    unvisited(c, v);
                 e->nsegs--;
             }
         }
@@ -2690,6 +2706,8 @@ static void validate(vctx_t *c, const node_t *n, int idx)
     lua_State *L = c->L;
     if (c->stop)
         return;
+    if (n->boolean >= 0)
+        unvisited(c, idx);
     if (n->boolean == 1)
         return;
     if (n->boolean == 0) {
@@ -2701,6 +2719,7 @@ static void validate(vctx_t *c, const node_t *n, int idx)
         return;
     }
     if (++c->depth > MAX_VALIDATE_DEPTH || !lua_checkstack(L, 8)) {
+        unvisited(c, idx);
         if (!quiet(c)) {
             sr_buf_puts(&c->e->msg, "value nested too deeply to validate");
             emit(c, 0);
@@ -2710,6 +2729,8 @@ static void validate(vctx_t *c, const node_t *n, int idx)
     }
     unsigned k = kind_of(c, idx);
     size_t before = c->count;
+    if (k == K_NULL)
+        c->nulls = 1;
     /* A failed enum or const says everything about the value: report it
      * alone rather than also its type. */
     if (n->has_enum)
@@ -2729,10 +2750,12 @@ static void validate(vctx_t *c, const node_t *n, int idx)
             put_found(&c->e->msg, L, idx);
             emit(c, 0);
         }
+        unvisited(c, idx);
         c->depth--;
         return; /* the keywords below are about the expected type */
     }
     if (c->count != before) {
+        unvisited(c, idx);
         c->depth--;
         return;
     }
@@ -2744,6 +2767,8 @@ static void validate(vctx_t *c, const node_t *n, int idx)
         check_array(c, n, idx);
     else if (k == K_OBJ && n->is_object)
         check_object(c, n, idx);
+    else if (k == K_OBJ)
+        c->partial = 1;
     for (size_t i = 0; i < n->n_all && !c->stop; i++)
         validate(c, n->all_of[i], idx);
     if (n->n_any && !c->stop)
@@ -2809,6 +2834,7 @@ sr_status_t sr_schema_validate_at(const sr_schema_t *s, lua_State *L, int idx, c
     if (rc == 0)
         rc = run(&c, s, idx);
     errs->nsegs = 0;
+    errs->no_nulls = rc == 0 && !c.oom && !c.stop && !c.partial && !c.nulls;
     if (rc != 0 || c.oom) {
         add_error(errs, NULL, NULL, 0, 0, sr_strdup("out of memory while validating"));
         sr_verrors_sort(errs);

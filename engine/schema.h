@@ -84,6 +84,9 @@ typedef struct {
     size_t max;       /* errors kept; further ones are only counted (default 100) */
     size_t dropped;   /* errors counted but not kept */
     size_t seq;
+    int no_nulls;     /* set by each validation: 1 when it looked at every value
+                         (every field of every mapping, every item of every list)
+                         and met no null */
     /* scratch */
     sr_pathseg_t *segs;
     size_t nsegs, segs_cap;

@@ -22,12 +22,14 @@ void sr_case_report_init(sr_case_report_t *r)
 {
     sr_verrors_init(&r->errors);
     sr_verrors_init(&r->warnings);
+    r->no_nulls = 0;
 }
 
 void sr_case_report_reset(sr_case_report_t *r)
 {
     sr_verrors_reset(&r->errors);
     sr_verrors_reset(&r->warnings);
+    r->no_nulls = 0;
 }
 
 void sr_case_report_free(sr_case_report_t *r)
@@ -375,6 +377,7 @@ sr_status_t sr_case_validate(const sr_schema_t *schema, lua_State *L, int idx, c
                              const sr_pathseg_t *prefix, size_t nprefix, sr_idset_t *ids, sr_case_report_t *rep)
 {
     idx = lua_absindex(L, idx);
+    rep->no_nulls = 0;
     if (nprefix > MAX_PREFIX)
         nprefix = MAX_PREFIX;
     if (!lua_istable(L, idx) || sr_lv_isarray(L, idx)) {
@@ -406,7 +409,10 @@ sr_status_t sr_case_validate(const sr_schema_t *schema, lua_State *L, int idx, c
     sr_verrors_sort(&rep->warnings);
     if (k.oom)
         return SR_ERR_NOMEM;
-    return sr_verrors_count(&rep->errors) ? SR_ERR_SCHEMA : SR_OK;
+    if (sr_verrors_count(&rep->errors))
+        return SR_ERR_SCHEMA;
+    rep->no_nulls = rep->errors.no_nulls;
+    return SR_OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,9 @@
 typedef struct {
     sr_verrors_t errors;
     sr_verrors_t warnings;
+    int no_nulls; /* 1 when the case is valid and holds no null anywhere (the
+                     schema validation looked at every value): sr_strip_nulls
+                     would find nothing to remove */
 } sr_case_report_t;
 
 void sr_case_report_init(sr_case_report_t *r);

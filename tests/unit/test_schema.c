@@ -701,6 +701,65 @@ Test(schema, case_checks_beyond_the_schema)
     sr_schema_free(s);
 }
 
+/* no_nulls of a valid or invalid document: 1, 0. */
+static int no_nulls_of(const sr_schema_t *s, const char *doc)
+{
+    sr_reader_t *rd = NULL;
+    sr_diag_t d;
+    sr_diag_init(&d);
+    cr_assert_eq(sr_reader_open_mem(&rd, "c.yaml", doc, strlen(doc), SR_IN_YAML, NULL, &d), SR_OK);
+    cr_assert_eq(sr_reader_next(rd, L, &d), SR_OK, "document: %s", d.message);
+    sr_verrors_t e;
+    sr_verrors_init(&e);
+    sr_schema_validate(s, L, -1, rd, &e);
+    int r = e.no_nulls;
+    sr_verrors_free(&e);
+    lua_pop(L, 1);
+    sr_reader_close(rd);
+    sr_diag_free(&d);
+    return r;
+}
+
+Test(schema, no_nulls_only_when_every_value_was_seen)
+{
+    sr_schema_t *s = must_compile("type: object\n"
+                                  "additionalProperties: false\n"
+                                  "properties:\n"
+                                  "  a: {type: [integer, 'null']}\n"
+                                  "  b: {items: {type: [object, 'null'], additionalProperties: false}}\n"
+                                  "  c: {}\n"
+                                  "  d: {properties: {e: {}}}\n");
+    cr_expect_eq(no_nulls_of(s, "a: 1\nb: [{}]\nd: {e: 1, f: x}\n"), 1);
+    cr_expect_eq(no_nulls_of(s, "a: null\n"), 0);
+    cr_expect_eq(no_nulls_of(s, "b: [{}, null]\n"), 0);
+    cr_expect_eq(no_nulls_of(s, "c: {x: 1}\n"), 0, "a mapping the schema does not look into");
+    cr_expect_eq(no_nulls_of(s, "c: [1]\n"), 0, "a list no schema looks into");
+    cr_expect_eq(no_nulls_of(s, "d: {f: {g: 1}}\n"), 0, "an unchecked field holding a mapping");
+    cr_expect_eq(no_nulls_of(s, "d: {f: null}\n"), 0, "an unchecked null");
+    cr_expect_eq(no_nulls_of(s, "a: x\nb: [{}]\n"), 1, "invalid, yet every value was seen");
+    cr_expect_eq(no_nulls_of(s, "a: {x: 1}\n"), 0, "a mapping of the wrong type is not looked into");
+    sr_schema_free(s);
+    s = case_schema();
+    const char *docs[] = {"id: a\npatient: {karnofsky: 50}\n", "id: b\npatient: {karnofsky: null}\n",
+                          "id: c\npatient: {karnofsky: 55}\n"};
+    for (int i = 0; i < 3; i++) {
+        sr_reader_t *rd = NULL;
+        sr_diag_t d;
+        sr_diag_init(&d);
+        cr_assert_eq(sr_reader_open_mem(&rd, "c.yaml", docs[i], strlen(docs[i]), SR_IN_YAML, NULL, &d), SR_OK);
+        cr_assert_eq(sr_reader_next(rd, L, &d), SR_OK);
+        sr_case_report_t rep;
+        sr_case_report_init(&rep);
+        sr_case_validate(s, L, -1, rd, NULL, 0, NULL, &rep);
+        cr_expect_eq(rep.no_nulls, i == 0, "%s", docs[i]);
+        sr_case_report_free(&rep);
+        lua_pop(L, 1);
+        sr_reader_close(rd);
+        sr_diag_free(&d);
+    }
+    sr_schema_free(s);
+}
+
 Test(schema, id_set_is_exact)
 {
     sr_idset_t *ids = sr_idset_new();
