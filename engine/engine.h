@@ -83,6 +83,13 @@ sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data,
                              sr_output_format_t out_fmt, FILE *out, FILE *diag_out, sr_run_stats_t *stats,
                              sr_diag_t *d);
 
+/* The duplicate-id check of an input could not check the case whose id is
+ * at file:line:col (sr_idset_add returned -1 for ids): fills *d, when it
+ * holds no problem yet, with what failed and from which case on the check
+ * is incomplete. The run writes every result and, at its end, fails with
+ * *d (exit status 2): a duplicate id from that case on may be unreported. */
+void sr_eval_id_unchecked(sr_diag_t *d, const sr_idset_t *ids, const char *file, int line, int col);
+
 /* Removes null values from the maps of the table at idx, recursively, so
  * rules see an unknown field as nil. [-0, +0] */
 void sr_strip_nulls(lua_State *L, int idx);

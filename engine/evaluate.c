@@ -1,5 +1,6 @@
 /* evaluate.c -- runs the rule set over cases: one case in, one record out,
  * in input order; case errors become error records and the run goes on. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,18 @@ done:
     return rs;
 }
 
+void sr_eval_id_unchecked(sr_diag_t *d, const sr_idset_t *ids, const char *file, int line, int col)
+{
+    if (d->status != SR_OK)
+        return;
+    const char *why = NULL;
+    int err = sr_idset_error(ids, &why);
+    sr_diag_set(d, err == ENOMEM ? SR_ERR_NOMEM : SR_ERR_IO, file, line, col, "id",
+                "cannot check that case ids are unique from this case on: %s", why ? why : "out of memory");
+    free(d->note);
+    d->note = sr_strdup("every result was written, but a duplicate id from here on may have gone unreported");
+}
+
 sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data, size_t len,
                              sr_output_format_t out_fmt, FILE *out, FILE *diag_out, sr_run_stats_t *stats,
                              sr_diag_t *d)
@@ -240,8 +253,9 @@ sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data,
     sr_idset_t *ids = sr_idset_new(); /* case ids are unique within one file */
     sr_case_report_t rep;
     sr_case_report_init(&rep);
-    sr_diag_t cd;
+    sr_diag_t cd, unchecked; /* unchecked: the duplicate-id check failed */
     sr_diag_init(&cd);
+    sr_diag_init(&unchecked);
     sr_status_t st;
     int top = lua_gettop(L);
     if (!w || !ids) {
@@ -269,8 +283,10 @@ sr_status_t sr_eval_csv_file(sr_engine_t *e, const char *path, const char *data,
         int row = sr_csvin_doc_line(c), invalid = 0;
         sr_case_report_reset(&rep);
         const char *id = sr_csvin_doc_id(c);
-        int first = 0;
-        if (rs == SR_OK && id && sr_idset_add(ids, id, strlen(id), row, &first) == 1) {
+        int first = 0, dup = rs == SR_OK && id ? sr_idset_add(ids, id, strlen(id), row, &first) : 0;
+        if (dup < 0)
+            sr_eval_id_unchecked(&unchecked, ids, name, row, 0);
+        if (dup == 1) {
             lua_settop(L, top); /* the case */
             rs = SR_ERR_SCHEMA;
             sr_diag_set(&cd, rs, name, row, 0, "id",
@@ -334,6 +350,15 @@ done:
     }
     e->sb.log_out = NULL;
     lua_settop(L, top);
+    if (unchecked.status != SR_OK && st == SR_OK) { /* the run's failure */
+        st = unchecked.status;
+        sr_diag_free(d);
+        *d = unchecked;
+        sr_diag_init(&unchecked);
+    } else if (unchecked.status != SR_OK && diag_out) { /* *d tells another one */
+        sr_diag_print(&unchecked, diag_out);
+    }
+    sr_diag_free(&unchecked);
     sr_diag_free(&cd);
     sr_case_report_free(&rep);
     sr_idset_free(ids);

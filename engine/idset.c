@@ -51,6 +51,9 @@ struct sr_idset {
     /* a temporary file failed: the ids stay in memory from then on */
     int memory_only;
     char problem[320];
+    /* why the last add returned -1: an errno value and a sentence */
+    int error;
+    char error_msg[320];
     FILE *warn;
     size_t count, spills, merges;
 };
@@ -202,9 +205,11 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
 /* A spilled id could not be read back: the answer would not be exact. */
 static int read_failed(sr_idset_t *s)
 {
+    s->error = errno ? errno : EIO;
+    snprintf(s->error_msg, sizeof s->error_msg, "cannot read back a temporary file in %s (%s)", temp_dir(),
+             strerror(s->error));
     if (!s->problem[0])
-        snprintf(s->problem, sizeof s->problem, "cannot read back a temporary file in %s (%s)", temp_dir(),
-                 strerror(errno ? errno : EIO));
+        snprintf(s->problem, sizeof s->problem, "%s", s->error_msg);
     return -1;
 }
 
@@ -563,7 +568,31 @@ static int spill(sr_idset_t *s)
 
 /* ------------------------------------------------------------------ */
 
+static long fail_countdown; /* sr_idset_test_fail */
+
+void sr_idset_test_fail(long n) { fail_countdown = n; }
+
+int sr_idset_error(const sr_idset_t *s, const char **message)
+{
+    if (message)
+        *message = s->error ? s->error_msg : NULL;
+    return s->error;
+}
+
+static int add(sr_idset_t *s, const char *id, size_t len, int line, int *first_line);
+
 int sr_idset_add(sr_idset_t *s, const char *id, size_t len, int line, int *first_line)
+{
+    s->error = 0;
+    int rc = fail_countdown > 0 && --fail_countdown == 0 ? -1 : add(s, id, len, line, first_line);
+    if (rc < 0 && !s->error) {
+        s->error = ENOMEM;
+        snprintf(s->error_msg, sizeof s->error_msg, "out of memory");
+    }
+    return rc;
+}
+
+static int add(sr_idset_t *s, const char *id, size_t len, int line, int *first_line)
 {
     if (len > UINT32_MAX - REC_HEAD)
         return -1;

@@ -36,6 +36,11 @@ void sr_idset_free(sr_idset_t *s);
  * already there (*first_line gets the line it was first seen at), -1 when
  * memory is short or a temporary file cannot be read back. */
 int sr_idset_add(sr_idset_t *s, const char *id, size_t len, int line, int *first_line);
+/* Why the last sr_idset_add returned -1, or 0 when it did not: ENOMEM when
+ * memory was short, else the errno of a temporary file that could not be
+ * read back. *message (when not NULL) gets a sentence saying so (owned by
+ * s, valid until the next add), or NULL. */
+int sr_idset_error(const sr_idset_t *s, const char **message);
 
 /* ---- for tests ---- */
 
@@ -59,5 +64,11 @@ typedef struct {
 } sr_idset_stats_t;
 
 void sr_idset_stats(const sr_idset_t *s, sr_idset_stats_t *st);
+
+/* Makes the n-th sr_idset_add from now, of any set, fail as when memory is
+ * short (n = 1: the next one); 0 turns it off. Process-wide, so that a test
+ * reaches the set a whole run makes for itself; not thread-safe (the sets
+ * of a run are used from one thread). */
+void sr_idset_test_fail(long n);
 
 #endif

@@ -430,6 +430,7 @@ typedef struct {
     sr_run_stats_t *stats;
     size_t records;
     int io_error;
+    sr_diag_t unchecked;     /* the duplicate-id check failed: from where, why */
     /* progress */
     int progress;
     struct timespec start, last;
@@ -471,6 +472,8 @@ static void sink_record(sink_t *s, const char *rec, size_t n, const char *dg, si
 {
     int first_line = 0;
     int dup = m->id ? sr_idset_add(s->ids, m->id, m->id_len, m->id_line, &first_line) : 0;
+    if (dup < 0) /* the record is written unchecked; the run fails at its end */
+        sr_eval_id_unchecked(&s->unchecked, s->ids, s->name, m->id_line, m->id_col);
     if (dup == 1) {
         sr_buf_t msg;
         sr_buf_init(&msg);
@@ -651,6 +654,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
 
     sink_t sink;
     memset(&sink, 0, sizeof sink);
+    sr_diag_init(&sink.unchecked);
     sink.out = out;
     sink.diag_out = diag_out;
     sink.name = name;
@@ -758,7 +762,14 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
     } else if (sink.io_error) {
         st = SR_ERR_IO;
         sr_diag_set(d, st, NULL, 0, 0, NULL, "cannot write the results: %s", strerror(sink.io_error));
+    } else if (sink.unchecked.status != SR_OK) {
+        st = sink.unchecked.status;
+        sr_diag_free(d);
+        *d = sink.unchecked;
+        sr_diag_init(&sink.unchecked);
     }
+    if (sink.unchecked.status != SR_OK && diag_out) /* not the run's failure: say it too */
+        sr_diag_print(&sink.unchecked, diag_out);
     if (st == SR_OK && sink.records == 0 && diag_out) /* an empty input is likely a mistake: say so */
         fprintf(diag_out, "%s: warning: no case in this file\n", name);
     progress_line(&sink, 1);
@@ -778,6 +789,7 @@ cleanup:
     pthread_mutex_destroy(&run.mu);
     pthread_cond_destroy(&run.cv_work);
     pthread_cond_destroy(&run.cv_done);
+    sr_diag_free(&sink.unchecked);
     sr_idset_free(sink.ids);
     sr_writer_free(sink.w);
     sr_buf_free(&ct.buf);

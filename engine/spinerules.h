@@ -83,7 +83,9 @@ typedef struct {
  * record per case, in input order, to out. Case errors become error records
  * (and a diagnostic on diag_out when not NULL); the run goes on. Returns
  * SR_OK when the input could be read to its end (check stats->failed for case
- * errors), else SR_ERR_IO with *d filled. */
+ * errors), else SR_ERR_IO or SR_ERR_NOMEM with *d filled -- also when every
+ * record was written but the duplicate-id check could not check them all
+ * (*d: from which case on, and why). */
 sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_format_t in_fmt,
                                 sr_output_format_t out_fmt, FILE *out, FILE *diag_out,
                                 sr_run_stats_t *stats, sr_diag_t *d);
