@@ -502,6 +502,22 @@ static uint32_t name_hash(const char *s, size_t n)
     return (uint32_t)h;
 }
 
+/* memcmp(a, b, n) == 0 for the short names of a schema, without a call. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return 0;
+    return 1;
+}
+
 /* Room for count entries; returns 0, or -1 when memory is short. */
 static int nameidx_init(nameidx_t *x, size_t count)
 {
@@ -2251,7 +2267,7 @@ static int in_enum(const node_t *n, const char *s, size_t len)
     uint32_t h = name_hash(s, len);
     for (uint32_t i = h & x->mask; x->slots[i].at; i = (i + 1) & x->mask) {
         const jv_t *v = &n->enums[x->slots[i].at - 1];
-        if (x->slots[i].hash == h && v->len == len && memcmp(v->s, s, len) == 0)
+        if (x->slots[i].hash == h && v->len == len && same_bytes(v->s, s, len))
             return 1;
     }
     return 0;
@@ -2475,7 +2491,7 @@ static void check_array(vctx_t *c, const node_t *n, int idx)
         check_unique(c, idx, len);
 }
 
-static const prop_t *find_prop(const node_t *n, const char *k, size_t kn)
+static inline const prop_t *find_prop(const node_t *n, const char *k, size_t kn)
 {
     const nameidx_t *x = &n->prop_idx;
     if (!x->slots)
@@ -2483,7 +2499,7 @@ static const prop_t *find_prop(const node_t *n, const char *k, size_t kn)
     uint32_t h = name_hash(k, kn);
     for (uint32_t i = h & x->mask; x->slots[i].at; i = (i + 1) & x->mask) {
         const prop_t *p = &n->props[x->slots[i].at - 1];
-        if (x->slots[i].hash == h && p->len == kn && memcmp(p->name, k, kn) == 0)
+        if (x->slots[i].hash == h && p->len == kn && same_bytes(p->name, k, kn))
             return p;
     }
     return NULL;

@@ -192,14 +192,15 @@ static int touched(checks_t *k, const sr_verrors_t *e, const char *rel, int belo
     return 0;
 }
 
-/* Pushes case[a][b] when both steps are mappings' fields, else nil. [-0, +1] */
-static int get_path(lua_State *L, int c, const char *a, const char *b)
+/* Pushes parent[b] when parent (a case's field, case[a]) is a mapping,
+ * else parent itself, and returns its type. [-0, +1] */
+static int get_in(lua_State *L, int parent, const char *b)
 {
-    if (lua_getfield(L, c, a) != LUA_TTABLE || !b)
+    if (lua_type(L, parent) != LUA_TTABLE) {
+        lua_pushvalue(L, parent);
         return lua_type(L, -1);
-    lua_getfield(L, -1, b);
-    lua_remove(L, -2);
-    return lua_type(L, -1);
+    }
+    return lua_getfield(L, parent, b);
 }
 
 /* Adds msg at the n segments below the prefix. */
@@ -261,15 +262,16 @@ static int level_touched(checks_t *k, const sr_verrors_t *e, lua_Integer i)
     return touched(k, e, path, 1);
 }
 
-static void check_levels(lua_State *L, int c, checks_t *k)
+/* spine is the index of case.spine. */
+static void check_levels(lua_State *L, int spine, checks_t *k)
 {
     sr_verrors_t *e = &k->rep->errors;
-    if (get_path(L, c, "spine", "lesions") != LUA_TTABLE || !sr_lv_isarray(L, -1) || touched(k, e, "spine.lesions", 0)) {
+    if (get_in(L, spine, "lesions") != LUA_TTABLE || !sr_lv_isarray(L, -1) || touched(k, e, "spine.lesions", 0)) {
         lua_pop(L, 1);
         return;
     }
     int lesions = lua_gettop(L);
-    int have_list = get_path(L, c, "spine", "metastatic_levels") == LUA_TTABLE && sr_lv_isarray(L, -1) &&
+    int have_list = get_in(L, spine, "metastatic_levels") == LUA_TTABLE && sr_lv_isarray(L, -1) &&
                     !touched(k, e, "spine.metastatic_levels", 1);
     int levels = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, lesions);
@@ -335,17 +337,17 @@ static void check_levels(lua_State *L, int c, checks_t *k)
 }
 
 /* The revised Tokuhashi score (2005): Karnofsky 10-40 poor, 50-70
- * moderate, 80-100 good. */
-static void check_general_condition(lua_State *L, int c, checks_t *k)
+ * moderate, 80-100 good. patient is the index of case.patient. */
+static void check_general_condition(lua_State *L, int patient, checks_t *k)
 {
     sr_verrors_t *e = &k->rep->errors;
     int top = lua_gettop(L);
-    if (get_path(L, c, "patient", "karnofsky") != LUA_TNUMBER || touched(k, e, "patient.karnofsky", 1)) {
+    if (get_in(L, patient, "karnofsky") != LUA_TNUMBER || touched(k, e, "patient.karnofsky", 1)) {
         lua_settop(L, top);
         return;
     }
     double kps = lua_tonumber(L, -1);
-    if (get_path(L, c, "patient", "general_condition") != LUA_TSTRING || touched(k, e, "patient.general_condition", 1)) {
+    if (get_in(L, patient, "general_condition") != LUA_TSTRING || touched(k, e, "patient.general_condition", 1)) {
         lua_settop(L, top);
         return;
     }
@@ -368,8 +370,10 @@ static int checks_protected(lua_State *L)
     checks_t *k = lua_touserdata(L, 1);
     /* the case is argument 2 */
     check_id(L, 2, k);
-    check_levels(L, 2, k);
-    check_general_condition(L, 2, k);
+    lua_getfield(L, 2, "spine");   /* 3 */
+    lua_getfield(L, 2, "patient"); /* 4 */
+    check_levels(L, 3, k);
+    check_general_condition(L, 4, k);
     return 0;
 }
 
