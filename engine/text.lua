@@ -89,11 +89,9 @@ local TITLES = {     -- section titles for lists of findings, by output name
 
 return function(result, describe, lang, null, translate)
   lang = lang == "en" and "en" or "fr"
-  local function tr(msg) return translate and translate(tostring(msg)) or tostring(msg) end
   local out = {}
   local function line(s) out[#out + 1] = s end
   local function w(key) return WORDS[key][lang] end
-  local function code(c) return CODES[c] and CODES[c][lang] or tostring(c) end
   local function label(t) -- a table's label in lang
     if type(t) ~= "table" then return nil end
     local s = t[lang]
@@ -101,29 +99,53 @@ return function(result, describe, lang, null, translate)
     return type(s) == "string" and s or nil
   end
   local function given(v) return v ~= nil and v ~= null end
+  -- a value as text: tostring for a string, number or boolean (nil stays "nil"); null is "?";
+  -- a table (which tostring would print as its address, different in every run) shows its
+  -- label when it has one, else its items -- a list's joined by ", ", a map's as "key: value"
+  -- in key order -- nested ones in parentheses, three levels deep at most
+  local function show(v, depth)
+    if v == null then return "?" end
+    if type(v) ~= "table" then return tostring(v) end
+    depth = depth or 0
+    local function inner(x)
+      local t = show(x, depth + 1)
+      return type(x) == "table" and not label(x) and "(" .. t .. ")" or t
+    end
+    if label(v) then return label(v) end
+    if depth >= 3 then return "…" end
+    local parts, keys = {}, {}
+    for i, x in ipairs(v) do parts[i] = inner(x) end
+    for k in pairs(v) do
+      if not (math.type(k) == "integer" and k >= 1 and k <= #parts) then keys[#keys + 1] = k end
+    end
+    table.sort(keys, function(a, b)
+      if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
+      return type(a) < type(b)
+    end)
+    for _, k in ipairs(keys) do parts[#parts + 1] = show(k, depth + 1) .. ": " .. inner(v[k]) end
+    return table.concat(parts, ", ")
+  end
+  local function tr(msg) return translate and translate(show(msg)) or show(msg) end
+  local function code(c) return CODES[c] and CODES[c][lang] or show(c) end
   local function src(t)
     if type(t) == "table" and type(t.source) == "string" then return " [" .. t.source .. "]" end
     return ""
   end
   local function pts(n)
-    return tostring(n) .. " " .. ((n == 1 or n == 0 and lang == "fr") and w("point") or w("points"))
+    return show(n) .. " " .. ((n == 1 or n == 0 and lang == "fr") and w("point") or w("points"))
   end
-  local function list(t)
-    local parts = {}
-    for i, v in ipairs(t or {}) do parts[i] = tostring(v) end
-    return table.concat(parts, ", ")
-  end
+  local function list(t) return show(t or {}) end
   local function width(s) return utf8.len(s) or #s end
   local function pad(s, n) return s .. string.rep(" ", math.max(0, n - width(s))) end
   local function limits(r)
     if type(r) ~= "table" then return "" end
     local lo, hi = r[1], r[2]
     if given(lo) and given(hi) then
-      if lo == hi then return tostring(lo) end
-      return lo .. "-" .. hi
+      if lo == hi then return show(lo) end
+      return show(lo) .. "-" .. show(hi)
     end
-    if given(lo) then return "≥ " .. lo end
-    if given(hi) then return "≤ " .. hi end
+    if given(lo) then return "≥ " .. show(lo) end
+    if given(hi) then return "≤ " .. show(hi) end
     return ""
   end
 
@@ -144,28 +166,28 @@ return function(result, describe, lang, null, translate)
   ---------------------------------------------------------------------------------------------
   -- heading
   ---------------------------------------------------------------------------------------------
-  local id = given(result.id) and tostring(result.id) or "?"
+  local id = given(result.id) and show(result.id) or "?"
   local rs = result.ruleset
   local head = w("case") .. " " .. id
   if type(rs) == "table" and rs.name then
-    head = head .. " — " .. w("ruleset") .. " " .. tostring(rs.name) .. " " .. tostring(rs.version)
+    head = head .. " — " .. w("ruleset") .. " " .. show(rs.name) .. " " .. show(rs.version)
   end
   line(string.rep("=", 72))
   line(head)
-  if type(rs) == "table" and rs.digest then line(tostring(rs.digest)) end
+  if type(rs) == "table" and rs.digest then line(show(rs.digest)) end
   line(string.rep("=", 72))
 
   local colon = lang == "fr" and " : " or ": "
   if type(result.error) == "table" then
     local e = result.error
     local where = {}
-    if given(e.path) then where[#where + 1] = tostring(e.path) end
-    if given(e.line) then where[#where + 1] = string.format(w("at_line"), e.line) end
-    if given(e.column) then where[#where + 1] = string.format(w("column"), e.column) end
+    if given(e.path) then where[#where + 1] = show(e.path) end
+    if given(e.line) then where[#where + 1] = string.format(w("at_line"), show(e.line)) end
+    if given(e.column) then where[#where + 1] = string.format(w("column"), show(e.column)) end
     line(w("error") .. colon .. tr(e.message) .. (#where > 0 and (" (" .. table.concat(where, ", ") .. ")") or ""))
     for _, x in ipairs(type(result.errors) == "table" and result.errors or {}) do
       if x ~= e then
-        local at = given(x.path) and (tostring(x.path) .. ": ") or ""
+        local at = given(x.path) and (show(x.path) .. ": ") or ""
         line("  - " .. at .. tr(x.message))
       end
     end
@@ -178,9 +200,9 @@ return function(result, describe, lang, null, translate)
   ---------------------------------------------------------------------------------------------
   if given(result.recommendation) then
     local r = result.recommendation
-    local text = OUTCOMES[r] and OUTCOMES[r][lang] or band_label(r) or tostring(r)
+    local text = OUTCOMES[r] and OUTCOMES[r][lang] or band_label(r) or show(r)
     line("")
-    line(w("recommendation") .. colon .. text .. " (" .. tostring(r) .. ")")
+    line(w("recommendation") .. colon .. text .. " (" .. show(r) .. ")")
     local reason = result.recommendation_reason
     if type(reason) == "table" then
       line("  " .. w("reason") .. colon .. (label(reason) or "") .. src(reason))
@@ -200,7 +222,7 @@ return function(result, describe, lang, null, translate)
     local value = r[o.value_key or "value"]
     local class = r[o.gives or "class"]
     if given(value) then
-      line("  " .. w("grade") .. " " .. tostring(value) .. colon .. (label(r) or "") ..
+      line("  " .. w("grade") .. " " .. show(value) .. colon .. (label(r) or "") ..
            " — " .. w("deficit") .. " " .. code(class))
     else
       line("  " .. w("not_given") .. " — " .. w("deficit") .. " " .. code(class))
@@ -213,14 +235,14 @@ return function(result, describe, lang, null, translate)
   local function score(name, r, key)
     local o = outputs[name] or {}
     local title = label(o) or name
-    if key and given(r[key]) then title = title .. ", " .. tostring(r[key]) end
+    if key and given(r[key]) then title = title .. ", " .. show(r[key]) end
     local total
     if given(r.total) then
-      total = tostring(r.total)
+      total = show(r.total)
     else
-      total = string.format(w("range_of"), tostring(r.min), tostring(r.max)) .. " (" .. w("incomplete") .. ")"
+      total = string.format(w("range_of"), show(r.min), show(r.max)) .. " (" .. w("incomplete") .. ")"
     end
-    if o.declared_max then total = total .. " " .. w("out_of") .. " " .. o.declared_max end
+    if o.declared_max then total = total .. " " .. w("out_of") .. " " .. show(o.declared_max) end
     line("")
     line(title .. src(o))
     local rows, wide = {}, 0
@@ -233,7 +255,7 @@ return function(result, describe, lang, null, translate)
         if given(e.points) then
           shown = label(e.row) or ""
           if type(value) == "number" then      -- a count: "2 (1-2)", or "1" when the row says 1
-            shown = shown == tostring(value) and shown or (tostring(value) .. " (" .. shown .. ")")
+            shown = shown == show(value) and shown or (show(value) .. " (" .. shown .. ")")
           elseif type(value) == "string" and value:match("^%u%d*$") then   -- a level: "T12 — Junctional"
             shown = value .. " — " .. shown
           end
@@ -241,15 +263,15 @@ return function(result, describe, lang, null, translate)
         else
           local why
           if type(e.note) == "table" and label(e.note) then why = label(e.note)
-          elseif e.unmatched then why = w("unmatched") .. " (" .. tostring(value) .. ")"
+          elseif e.unmatched then why = w("unmatched") .. " (" .. show(value) .. ")"
           elseif type(e.value_range) == "table" then
             local lo, hi = e.value_range[1], e.value_range[2]
-            if given(hi) then why = string.format(w("between"), tostring(lo), tostring(hi))
-            else why = string.format(w("at_least"), tostring(lo)) end
+            if given(hi) then why = string.format(w("between"), show(lo), show(hi))
+            else why = string.format(w("at_least"), show(lo)) end
           else why = w("not_given") end
           local range = type(e.range) == "table" and e.range or {}
           local lo, hi = range[1], range[2]
-          local possible = (lo == hi) and pts(lo) or string.format(w("range_of"), tostring(lo), pts(hi))
+          local possible = (lo == hi) and pts(lo) or string.format(w("range_of"), show(lo), pts(hi))
           shown = why .. " — " .. string.format(w("allows"), possible)
         end
         if given(e.points) and type(e.note) == "table" and label(e.note) then
@@ -270,16 +292,16 @@ return function(result, describe, lang, null, translate)
       local text
       if id == "indeterminate" and type(d) == "table" then
         local names = {}
-        for i, c in ipairs(type(d.candidates) == "table" and d.candidates or {}) do names[i] = band_label(c) or tostring(c) end
+        for i, c in ipairs(type(d.candidates) == "table" and d.candidates or {}) do names[i] = band_label(c) or show(c) end
         local alternatives = names[1] or ""
         if #names > 1 then
           alternatives = string.format(w("one_of"), table.concat(names, ", ", 1, #names - 1), names[#names])
         end
         text = w("indeterminate") .. " (" .. alternatives .. ")"
       elseif type(d) == "table" then
-        text = (label(d) or tostring(id)) .. " (" .. limits(d.range) .. ")"
+        text = (label(d) or show(id)) .. " (" .. limits(d.range) .. ")"
       else
-        text = tostring(id)
+        text = show(id)
       end
       local bands_name = code(b.name)
       local first = type(d) == "table" and d or b
@@ -310,9 +332,9 @@ return function(result, describe, lang, null, translate)
     line("")
     line(w("contraindications") .. src(o.entries and o.entries[1] or o))
     for _, c in ipairs(list_) do
-      local status = STATUS_F[c.status] and w(STATUS_F[c.status]) or tostring(c.status)
-      local kind = WORDS[c.kind] and w(c.kind) or tostring(c.kind)
-      line("  - " .. (label(c) or c.id) .. colon .. status .. ", " .. kind .. src(c))
+      local status = STATUS_F[c.status] and w(STATUS_F[c.status]) or show(c.status)
+      local kind = WORDS[c.kind] and w(c.kind) or show(c.kind)
+      line("  - " .. (label(c) or show(c.id)) .. colon .. status .. ", " .. kind .. src(c))
     end
   end
 
@@ -326,8 +348,8 @@ return function(result, describe, lang, null, translate)
     for _, e in ipairs(list_) do
       local status = e.status
       local word = (notes and status == "unknown") and w("unknown_note")
-                   or (STATUS_M[status] and w(STATUS_M[status]) or tostring(status))
-      line("  - " .. (label(e) or e.id) .. colon .. word .. where_text(e))
+                   or (STATUS_M[status] and w(STATUS_M[status]) or show(status))
+      line("  - " .. (label(e) or show(e.id)) .. colon .. word .. where_text(e))
     end
   end
 
@@ -335,22 +357,22 @@ return function(result, describe, lang, null, translate)
     line("")
     local rate
     if given(r.base_percent) then
-      rate = tostring(r.base_percent) .. " %"
+      rate = show(r.base_percent) .. " %"
     elseif type(r.range) == "table" then
-      rate = string.format(w("range_of"), tostring(r.range[1]), tostring(r.range[2])) .. " %"
+      rate = string.format(w("range_of"), show(r.range[1]), show(r.range[2])) .. " %"
     else
       rate = "?"
     end
     line((label(r) or "risk") .. colon .. rate .. src(r))
     if type(r.raised_by) == "table" then
-      local st = STATUS_F[r.raised_by.status] and w(STATUS_F[r.raised_by.status]) or tostring(r.raised_by.status)
+      local st = STATUS_F[r.raised_by.status] and w(STATUS_F[r.raised_by.status]) or show(r.raised_by.status)
       line("  " .. (label(r.raised_by) or "") .. colon .. st)
     end
     if type(r.factors) == "table" and #r.factors > 0 then
       line("  " .. w("risk_factors") .. colon:gsub(" $", ""))
       for _, f in ipairs(r.factors) do
-        local st = STATUS_M[f.status] and w(STATUS_M[f.status]) or tostring(f.status)
-        line("  - " .. (label(f) or f.id) .. colon .. st .. where_text(f) .. src(f))
+        local st = STATUS_M[f.status] and w(STATUS_M[f.status]) or show(f.status)
+        line("  - " .. (label(f) or show(f.id)) .. colon .. st .. where_text(f) .. src(f))
       end
     end
   end
@@ -388,7 +410,7 @@ return function(result, describe, lang, null, translate)
     line("")
     line(w("warnings") .. colon:gsub(" $", ""))
     for _, x in ipairs(result.warnings) do
-      local at = given(x.path) and (tostring(x.path) .. ": ") or ""
+      local at = given(x.path) and (show(x.path) .. ": ") or ""
       line("  - " .. at .. tr(x.message))
     end
   end
