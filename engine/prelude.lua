@@ -246,9 +246,9 @@ end
 -- the value of an accessor, for use inside a rule file's own functions.
 local getters, getter_count = {}, 0   -- path -> getter(path), for the first paths read
 local function value_of(accessor, subject, case, results)
+  local g = getters[accessor]   -- (asked first: a path read before needs no type())
+  if g then return (g(subject)) end
   if type(accessor) == "string" then
-    local g = getters[accessor]
-    if g then return (g(subject)) end
     if getter_count < 1024 then
       getter_count = getter_count + 1
       g = getter(accessor)
@@ -1453,71 +1453,137 @@ local function compile_decision(d)
   end
 end
 
+-- Lists of element keys (the levels a per-element check names), kept as constants: a trie
+-- from each key in turn to the next node, the list at LIST_END. Only strings are kept as
+-- keys (1 and 1.0 would be one key of a table, and a table key is new on every case), so a
+-- lookup with any other key finds no list. At most MAX_KEPT_LISTS lists in all.
+local LIST_END = {}   -- (no value read from a case is this table)
+local MAX_KEPT_LISTS = 1024
+local kept_lists, n_kept_lists = {}, 0
+
+-- key_list(keys, n, fresh): the list of keys[1..n] (n > 0), constant when every key is a
+-- string (and room is left), else a new list unless fresh is false (then nil).
+local function key_list(keys, n, fresh)
+  local node = kept_lists
+  for j = 1, n do
+    node = node[keys[j]]
+    if not node then break end
+  end
+  local list = node and node[LIST_END]
+  if list then return list end
+  local keep = n_kept_lists < MAX_KEPT_LISTS
+  for j = 1, n do
+    if not keep then break end
+    keep = type(keys[j]) == "string"
+  end
+  if not keep and not fresh then return nil end
+  list = setmetatable({ nil, nil }, ARRAY_MT)
+  for j = 1, n do list[j] = keys[j] end
+  if not keep then return list end
+  node = kept_lists
+  for j = 1, n do
+    local k = keys[j]
+    local child = node[k]
+    if not child then child = {}; node[k] = child end
+    node = child
+  end
+  list = constant(list)
+  node[LIST_END] = list
+  n_kept_lists = n_kept_lists + 1
+  return list
+end
+
+local NO_LIST = {}   -- (stands for "no possible elements" as a key)
+
 -- checks (findings) and factors (risk): function(case, results) -> entry
 local function compile_check(c, words)
   local yes, no, unknown = status_words(words)
   local id, when, fr, en, source = c.id, c.when, c.fr, c.en, c.source
   if not c.each then
     local entries = {}   -- 1 holds, 2 does not, 3 unknown -> the entry (constant)
-    return function(case, results)
-      local v = call_condition(when, case, case, results)
-      local k = (v == true and 1) or (v == false and 2) or 3
-      local entry = entries[k]
-      if not entry then
-        entry = constant({ id = id, fr = fr, en = en, source = source,
-                           status = (k == 1 and yes) or (k == 2 and no) or unknown })
-        entries[k] = entry
-      end
+    local function entry_of(k)
+      local entry = constant({ id = id, fr = fr, en = en, source = source,
+                               status = (k == 1 and yes) or (k == 2 and no) or unknown })
+      entries[k] = entry
       return entry
+    end
+    if when == nil then   -- always holds
+      return function() return entries[1] or entry_of(1) end
+    end
+    return function(case, results)
+      local v = when(case, case, results)   -- (nil and null read as unknown)
+      local k = (v == true and 1) or (v == false and 2) or 3
+      return entries[k] or entry_of(k)
     end
   end
   -- Per element: the check holds if it holds for one element; the elements where it holds
-  -- (or may hold) are named by their key (e.g. the lesion's level).
-  local read_list = reader(c.each)
+  -- (or may hold) are named by their key (e.g. the lesion's level). An entry that names
+  -- where it holds is a constant, kept per list of keys (key_list) up to
+  -- CONSTANTS_PER_TABLE; one that names none holds an empty list, which a constant cannot
+  -- hold (it would lose the mark of a list), and is made anew.
+  local each = c.each
+  local list_getter = type(each) == "string" and getter(each) or nil
+  local list_reader = not list_getter and type(each) ~= "function" and reader(each) or nil
   local key = c.key
   local get_key = key and getter(key)
   local plural = (key or "element") .. "s"
   local possible_plural = "possible_" .. plural
+  local yes_keys, maybe_keys = {}, {}   -- the keys found by the evaluation under way
+  local kept, nkept = {}, 0   -- list where it holds -> list where it may (or NO_LIST) -> entry
   return function(case, results)
-    local entry = { id = id, fr = fr, en = en, source = source, status = nil, _1 = nil, _2 = nil }
-    local list = read_list(case, case, results)
-    local count, any_true, any_unknown = 0, false, false
-    local where_yes, where_maybe, ny, nm = array(), nil, 0, 0
+    local list
+    if list_getter then
+      list = list_getter(case)
+    elseif list_reader then
+      list = list_reader(case, case, results)
+    else
+      list = each(case, case, results)
+      if list == UNKNOWN then list = nil end
+    end
+    local count, ny, nm = 0, 0, 0
     if type(list) == "table" then
       local i, element = 1, list[1]
       while element ~= nil do
-        local v = true   -- call_condition(when, element, case, results), written out
-        if when ~= nil then
-          v = when(element, case, results)
-          if v == nil or v == NULL then v = UNKNOWN end
-        end
+        local v = true
+        if when then v = when(element, case, results) end   -- (nil and null: unknown)
         count = i
-        if v ~= false or TRACE then   -- (the key of an element where it does not hold is not used)
-          local k = i
-          if key then k = get_key(element) or i end
-          if v == true then
-            any_true = true
-            ny = ny + 1
-            where_yes[ny] = k
-          elseif v ~= false then
-            any_unknown = true
-            if nm == 0 then where_maybe = array() end
-            nm = nm + 1
-            where_maybe[nm] = k
-          end
+        if v == true then
+          ny = ny + 1
+          yes_keys[ny] = key and get_key(element) or i
+        elseif v ~= false then
+          nm = nm + 1
+          maybe_keys[nm] = key and get_key(element) or i
+        elseif TRACE and key then
+          get_key(element)   -- (the key of an element where it does not hold is not used)
         end
         i = i + 1
         element = list[i]
       end
     end
-    local status
-    if count == 0 or (not any_true and any_unknown) then status = unknown
-    elseif any_true then status = yes
-    else status = no end
-    entry.status = status
-    entry[plural] = where_yes
-    if nm > 0 then entry[possible_plural] = where_maybe end
-    return entry
+    local where_maybe = nm > 0 and key_list(maybe_keys, nm, true) or nil
+    if ny == 0 then
+      return { id = id, fr = fr, en = en, source = source,
+               status = (count == 0 or nm > 0) and unknown or no,
+               [plural] = setmetatable({}, ARRAY_MT), [possible_plural] = where_maybe }
+    end
+    local where_yes = key_list(yes_keys, ny, false)
+    local entry
+    if where_yes and (nm == 0 or getmetatable(where_maybe) == "frozen") then
+      local by_maybe = kept[where_yes]
+      entry = by_maybe and by_maybe[where_maybe or NO_LIST]
+      if entry then return entry end
+      entry = { id = id, fr = fr, en = en, source = source, status = yes,
+                [plural] = where_yes, [possible_plural] = where_maybe }
+      if nkept < CONSTANTS_PER_TABLE then
+        entry = constant(entry)
+        if not by_maybe then by_maybe = {}; kept[where_yes] = by_maybe end
+        by_maybe[where_maybe or NO_LIST] = entry
+        nkept = nkept + 1
+      end
+      return entry
+    end
+    return { id = id, fr = fr, en = en, source = source, status = yes,
+             [plural] = where_yes or key_list(yes_keys, ny, true), [possible_plural] = where_maybe }
   end
 end
 
