@@ -150,6 +150,8 @@ static void put_num(sr_buf_t *b, const num_t *n)
 
 /* Appends s with control characters, quotes and backslashes escaped, cut
  * at max bytes (on a character boundary) with "..." after. */
+static int plain_byte(unsigned char c) { return c >= 0x20 && c != 0x7F && c != '\'' && c != '\\'; }
+
 static void put_escaped(sr_buf_t *b, const char *s, size_t n, size_t max)
 {
     size_t cut = n;
@@ -158,8 +160,16 @@ static void put_escaped(sr_buf_t *b, const char *s, size_t n, size_t max)
         while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
             cut--;
     }
-    for (size_t i = 0; i < cut; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < cut;) {
+        size_t run = 0; /* bytes shown as they are, appended at once */
+        while (i + run < cut && plain_byte((unsigned char)s[i + run]))
+            run++;
+        if (run) {
+            sr_buf_append(b, s + i, run);
+            i += run;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
         if (c == '\n')
             sr_buf_puts(b, "\\n");
         else if (c == '\t')
@@ -168,10 +178,8 @@ static void put_escaped(sr_buf_t *b, const char *s, size_t n, size_t max)
             sr_buf_puts(b, "\\r");
         else if (c == '\'' || c == '\\')
             sr_buf_printf(b, "\\%c", c);
-        else if (c < 0x20 || c == 0x7F)
-            sr_buf_printf(b, "\\x%02X", c);
         else
-            sr_buf_append(b, s + i, 1);
+            sr_buf_printf(b, "\\x%02X", c);
     }
     if (cut < n)
         sr_buf_puts(b, "...");
@@ -661,23 +669,33 @@ typedef struct {
 
 /* Appends " (did you mean 'x'?)" or " (did you mean one of 'x', 'y'?)"
  * for the closest candidates; returns 1 when something was suggested. */
+#define MAX_CANDIDATES 128
+
 static int put_suggestion(sr_buf_t *b, const char *s, size_t n, const word_t *cand, size_t ncand)
 {
+    /* each candidate's distance, computed once; (size_t)-1 when not close
+     * enough: a distance is at least the difference of the lengths, so a
+     * candidate much longer or shorter needs no computing */
+    size_t dist[MAX_CANDIDATES];
     size_t best = (size_t)-1;
+    if (ncand > MAX_CANDIDATES)
+        ncand = MAX_CANDIDATES;
     for (size_t i = 0; i < ncand; i++) {
-        size_t dd = sr_edit_distance(s, n, cand[i].s, cand[i].n);
-        if (close_enough(dd, n, cand[i].n) && dd < best)
-            best = dd;
+        size_t diff = n > cand[i].n ? n - cand[i].n : cand[i].n - n;
+        size_t dd = close_enough(diff, n, cand[i].n) ? sr_edit_distance(s, n, cand[i].s, cand[i].n) : (size_t)-1;
+        dist[i] = close_enough(dd, n, cand[i].n) ? dd : (size_t)-1;
+        if (dist[i] < best)
+            best = dist[i];
     }
     if (best == (size_t)-1)
         return 0;
     size_t shown = 0, total = 0;
     for (size_t i = 0; i < ncand; i++)
-        if (sr_edit_distance(s, n, cand[i].s, cand[i].n) == best && close_enough(best, n, cand[i].n))
+        if (dist[i] == best)
             total++;
     sr_buf_puts(b, total == 1 ? " (did you mean " : " (did you mean one of ");
     for (size_t i = 0; i < ncand && shown < 5; i++) {
-        if (sr_edit_distance(s, n, cand[i].s, cand[i].n) != best || !close_enough(best, n, cand[i].n))
+        if (dist[i] != best)
             continue;
         if (shown)
             sr_buf_puts(b, ", ");
@@ -699,6 +717,15 @@ static void put_path(sr_buf_t *b, const sr_pathseg_t *path, size_t n)
             if (b->len)
                 sr_buf_puts(b, ".");
             put_escaped(b, path[i].key, path[i].key_len, 200);
+        } else if (path[i].index >= 0) {
+            char digits[24], *d = digits + sizeof digits; /* "[%lld]" without printf */
+            long long v = path[i].index;
+            *--d = ']';
+            do
+                *--d = (char)('0' + v % 10);
+            while ((v /= 10) > 0);
+            *--d = '[';
+            sr_buf_append(b, d, (size_t)(digits + sizeof digits - d));
         } else {
             sr_buf_printf(b, "[%lld]", path[i].index);
         }
@@ -2214,8 +2241,10 @@ static void put_types(sr_buf_t *b, unsigned types)
             left &= ~names[i].bits;
         }
     }
-    for (size_t i = 0; i < np; i++)
-        sr_buf_printf(b, "%s%s", i == 0 ? "" : i + 1 == np ? " or " : ", ", parts[i]);
+    for (size_t i = 0; i < np; i++) {
+        sr_buf_puts(b, i == 0 ? "" : i + 1 == np ? " or " : ", ");
+        sr_buf_puts(b, parts[i]);
+    }
 }
 
 /* "one of a, b, c or null" / "'lung' or null" / "'lung'" */
@@ -2543,9 +2572,9 @@ static void fail_unknown(vctx_t *c, const node_t *n, const char *k, size_t kn)
     sr_buf_t *b = &c->e->msg;
     sr_buf_puts(b, "unknown field ");
     put_quoted(b, k, kn);
-    word_t cand[128] = {{NULL, 0}};
+    word_t cand[MAX_CANDIDATES] = {{NULL, 0}};
     size_t nc = 0;
-    for (size_t i = 0; i < n->n_props && nc < 128; i++) {
+    for (size_t i = 0; i < n->n_props && nc < MAX_CANDIDATES; i++) {
         const prop_t *p = n->by_order[i];
         if (p->schema) {
             cand[nc].s = p->name;

@@ -173,10 +173,17 @@ static int touched(checks_t *k, const sr_verrors_t *e, const char *rel, int belo
             return 1;
         }
     }
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s%s", k->pfx, rel);
+    char buf[256]; /* as snprintf "%s%s" into it would leave it */
+    size_t np = strlen(k->pfx), nr = strlen(rel);
+    if (np > sizeof buf - 1)
+        np = sizeof buf - 1;
+    if (nr > sizeof buf - 1 - np)
+        nr = sizeof buf - 1 - np;
+    memcpy(buf, k->pfx, np);
+    memcpy(buf + np, rel, nr);
+    buf[np + nr] = '\0';
     const char *path = buf;
-    size_t n = strlen(path);
+    size_t n = np + nr;
     for (size_t i = 0; i < e->n; i++) {
         const char *p = e->v[i].path;
         size_t m = strlen(p);
