@@ -6,6 +6,8 @@
 # and static) and runs, and so does the complete example of docs/api.md; the
 # shared library exports the public header's functions and nothing else.
 set -euo pipefail
+# (no "command | grep -q" under pipefail: grep -q exits at its first match and
+# the command, still writing, may die of SIGPIPE; grep reads a here-string)
 build=$1
 src=$2
 prefix=$(mktemp -d)
@@ -23,7 +25,7 @@ cd /
 "$build/spinerules" eval --jobs 1 "$src/docs/examples/cases.yaml" > "$prefix/built.jsonl"
 cmp "$prefix/installed.jsonl" "$prefix/built.jsonl"
 "$prefix/bin/spinerules" verify > /dev/null
-"$prefix/bin/spinerules" rules | grep -q "spine-metastasis-lung 1.0.0"
+grep -q "spine-metastasis-lung 1.0.0" <<<"$("$prefix/bin/spinerules" rules)"
 cat > "$prefix/ten.c" <<'C'
 #include <spinerules.h>
 #include <stdio.h>
@@ -41,13 +43,13 @@ C
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 rules="$prefix/share/spinerules/rules/spine-metastasis-lung/1.0.0"
 cc -std=c11 -Wall -Werror "$prefix/ten.c" -o "$prefix/ten" $(pkg-config --cflags --libs spinerules)
-LD_LIBRARY_PATH="$libdir" "$prefix/ten" "$rules" | grep -qx "0.1.0 spine-metastasis-lung 1.0.0"
+grep -qx "0.1.0 spine-metastasis-lung 1.0.0" <<<"$(LD_LIBRARY_PATH="$libdir" "$prefix/ten" "$rules")"
 cc -std=c11 -Wall -Werror "$prefix/ten.c" -o "$prefix/ten-static" -static-libgcc \
    $(pkg-config --cflags spinerules) "$libdir/libspinerules.a" $(pkg-config --static --libs-only-l spinerules | sed 's/-lspinerules//')
-"$prefix/ten-static" "$rules" | grep -qx "0.1.0 spine-metastasis-lung 1.0.0"
-ldd "$prefix/ten" | grep -q "libspinerules.so" || { echo "ten is not linked to the shared library"; exit 1; }
+grep -qx "0.1.0 spine-metastasis-lung 1.0.0" <<<"$("$prefix/ten-static" "$rules")"
+grep -q "libspinerules.so" <<<"$(ldd "$prefix/ten")" || { echo "ten is not linked to the shared library"; exit 1; }
 # --version names the installed default rule set
-"$prefix/bin/spinerules" --version | grep -qx "folder:   $(realpath "$prefix")/share/spinerules/rules/spine-metastasis-lung/1.0.0" \
+grep -qx "folder:   $(realpath "$prefix")/share/spinerules/rules/spine-metastasis-lung/1.0.0" <<<"$("$prefix/bin/spinerules" --version)" \
   || { echo "--version does not name the installed rule set"; "$prefix/bin/spinerules" --version; exit 1; }
 # the installed shared library exports the installed header's functions, no more
 "$src/tests/api/exports.sh" "$(ls "$libdir"/libspinerules.so.*.*.*)" "$prefix/include/spinerules.h" >/dev/null
