@@ -491,9 +491,10 @@ typedef struct {
     uint32_t mask; /* slot count - 1 (a power of two, at least twice the entries) */
 } nameidx_t;
 
-/* The length and at most the first and the last 8 bytes: constant time,
+/* The length and at most the first and the last 8 bytes (4 for shorter
+ * names): constant time,
  * and names of one schema seldom share all three. */
-static uint32_t name_hash(const char *s, size_t n)
+static inline uint32_t name_hash(const char *s, size_t n)
 {
     uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
     if (n >= 8) {
@@ -502,6 +503,11 @@ static uint32_t name_hash(const char *s, size_t n)
         memcpy(&b, s + n - 8, 8);
         h ^= a * 0xff51afd7ed558ccdULL;
         h ^= (b ^ (b >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        h ^= (((uint64_t)a << 32) | b) * 0xff51afd7ed558ccdULL;
     } else {
         for (size_t i = 0; i < n; i++)
             h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
@@ -513,12 +519,25 @@ static uint32_t name_hash(const char *s, size_t n)
 /* memcmp(a, b, n) == 0 for the short names of a schema, without a call. */
 static inline int same_bytes(const char *a, const char *b, size_t n)
 {
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
+    if (n >= 8) {
         uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return 0;
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8); /* the last 8, overlapping */
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
     }
     for (; n; a++, b++, n--)
         if (*a != *b)
@@ -595,6 +614,7 @@ struct node {
     node_t **all_of, **any_of, **one_of;
     size_t n_all, n_any, n_one;
     node_t *not_;
+    int applies_more;     /* allOf, anyOf, oneOf, not or $ref */
     char *ref;            /* as written */
     node_t *ref_to;
     int ref_line, ref_col;
@@ -1871,6 +1891,7 @@ static node_t *compile_node(comp_t *c, int idx)
         for (size_t i = 0; i < n->n_props; i++)
             nameidx_add(&n->prop_idx, n->props[i].name, n->props[i].len, i);
     }
+    n->applies_more = n->n_all || n->n_any || n->n_one || n->not_ || n->ref;
     if (n->n_enum) {
         if (nameidx_init(&n->enum_idx, n->n_enum) != 0) {
             comp_fail(c, 0, "out of memory");
@@ -2814,6 +2835,10 @@ static void validate(vctx_t *c, const node_t *n, int idx)
         check_object(c, n, idx);
     else if (k == K_OBJ)
         c->partial = 1;
+    if (!n->applies_more) {
+        c->depth--;
+        return;
+    }
     for (size_t i = 0; i < n->n_all && !c->stop; i++)
         validate(c, n->all_of[i], idx);
     if (n->n_any && !c->stop)
