@@ -609,6 +609,8 @@ struct node {
     prop_t *props;        /* sorted by name */
     size_t n_props;
     prop_t **by_order;    /* the same, in file order */
+    prop_t **required;    /* the required ones, in file order */
+    size_t n_required;
     nameidx_t prop_idx;   /* props by name */
     node_t *additional;   /* NULL: any additional field is allowed */
     node_t **all_of, **any_of, **one_of;
@@ -647,6 +649,7 @@ static void node_free(node_t *n)
         free(n->props[i].name);
     free(n->props);
     free(n->by_order);
+    free(n->required);
     free(n->all_of);
     free(n->any_of);
     free(n->one_of);
@@ -1890,6 +1893,14 @@ static node_t *compile_node(comp_t *c, int idx)
         }
         for (size_t i = 0; i < n->n_props; i++)
             nameidx_add(&n->prop_idx, n->props[i].name, n->props[i].len, i);
+        n->required = malloc(n->n_props * sizeof *n->required);
+        if (!n->required) {
+            comp_fail(c, 0, "out of memory");
+            return NULL;
+        }
+        for (size_t i = 0; i < n->n_props; i++)
+            if (n->by_order[i]->required)
+                n->required[n->n_required++] = n->by_order[i];
     }
     n->applies_more = n->n_all || n->n_any || n->n_one || n->not_ || n->ref;
     if (n->n_enum) {
@@ -2623,10 +2634,11 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
     lua_State *L = c->L;
     sr_verrors_t *e = c->e;
     size_t base = e->seen_len;
-    if (n->n_props) {
-        if (e->seen_len + n->n_props > e->seen_cap) {
+    size_t nseen = n->n_required ? n->n_props : 0; /* which fields are present, for required */
+    if (nseen) {
+        if (e->seen_len + nseen > e->seen_cap) {
             size_t cap = e->seen_cap ? e->seen_cap : 64;
-            while (cap < e->seen_len + n->n_props)
+            while (cap < e->seen_len + nseen)
                 cap *= 2;
             unsigned char *p = realloc(e->seen, cap);
             if (!p) {
@@ -2637,8 +2649,8 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
             e->seen = p;
             e->seen_cap = cap;
         }
-        memset(e->seen + base, 0, n->n_props);
-        e->seen_len += n->n_props;
+        memset(e->seen + base, 0, nseen);
+        e->seen_len += nseen;
     }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -2659,7 +2671,7 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
             const char *k = lua_tolstring(L, v - 1, &kn);
             const prop_t *p = n->n_props ? find_prop(n, k, kn) : NULL;
             if (push_seg(c, k, kn, 0) == 0) {
-                if (p)
+                if (p && nseen)
                     e->seen[base + (size_t)(p - n->props)] = 1;
                 if (p && p->schema)
                     validate(c, p->schema, v);
@@ -2678,9 +2690,9 @@ static void check_object(vctx_t *c, const node_t *n, int idx)
             break;
         }
     }
-    for (size_t i = 0; i < n->n_props && !c->stop; i++) {
-        const prop_t *p = n->by_order[i];
-        if (!p->required || e->seen[base + (size_t)(p - n->props)])
+    for (size_t i = 0; i < n->n_required && !c->stop; i++) {
+        const prop_t *p = n->required[i];
+        if (e->seen[base + (size_t)(p - n->props)])
             continue;
         if (push_seg(c, p->name, p->len, 0) != 0)
             break;
