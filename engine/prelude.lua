@@ -98,42 +98,67 @@ end
 
 -- getter(path): function(t) doing get(t, path), with the steps of the common short paths
 -- held in upvalues (the evaluation reads paths on every case; they are the rule files'
--- constants).
+-- constants); one per path. The case and the results under evaluation (P.evaluate sets
+-- them) are known to be tables without asking type(), a C call that was most of a read's
+-- cost; so are the last other table a getter read from (the lesion whose fields the rules
+-- read one after the other) and the table a two-step path last went through (the same
+-- `spine` of the case for every read of "spine.lesions"). Only tables are remembered, and no
+-- table has an __eq metamethod (rule files cannot set metatables), so `t ~= known` compares
+-- identities.
+local NOT_A_TABLE = {}                          -- (remembered before any table is)
+local CASE, RESULTS = NOT_A_TABLE, NOT_A_TABLE  -- (tables, once an evaluation began)
+local LAST = NOT_A_TABLE                        -- the last other table read from
+local getter_of = {}                            -- path -> its getter
 local function getter(path)
+  local g = getter_of[path]
+  if g then return g end
   local steps = path_steps[path]
   local n = #steps
   if n == 1 then
     local k1 = steps[1]
-    return function(t)
+    g = function(t)
       if TRACE then TRACE(t, path) end
-      if type(t) ~= "table" then return nil end
+      if t ~= CASE and t ~= RESULTS and t ~= LAST then
+        if type(t) ~= "table" then return nil end
+        LAST = t
+      end
       local v = t[k1]
       if v == NULL then return nil end
       return v
     end
   elseif n == 2 then
     local k1, k2 = steps[1], steps[2]
-    return function(t)
+    local inner = NOT_A_TABLE
+    g = function(t)
       if TRACE then TRACE(t, path) end
-      if type(t) ~= "table" then return nil end
+      if t ~= CASE and t ~= RESULTS and t ~= LAST then
+        if type(t) ~= "table" then return nil end
+        LAST = t
+      end
       local v = t[k1]
-      if v == NULL or type(v) ~= "table" then return nil end
+      if v ~= inner then
+        if type(v) ~= "table" then return nil end   -- (null is not a table)
+        inner = v
+      end
       v = v[k2]
       if v == NULL then return nil end
       return v
     end
-  end
-  return function(t)
-    if TRACE then TRACE(t, path) end
-    local v = t
-    for i = 1, n do
-      if type(v) ~= "table" then return nil end
-      v = v[steps[i]]
+  else
+    g = function(t)
+      if TRACE then TRACE(t, path) end
+      local v = t
+      for i = 1, n do
+        if type(v) ~= "table" then return nil end
+        v = v[steps[i]]
+        if v == NULL then return nil end
+      end
       if v == NULL then return nil end
+      return v
     end
-    if v == NULL then return nil end
-    return v
   end
+  getter_of[path] = g
+  return g
 end
 
 local function labels_of(def, pos, what)
@@ -377,7 +402,11 @@ end
 
 local function negate(cond)
   return described(function(subject, case, results)
-    return tri_not(call_condition(cond, subject, case, results))
+    if cond == nil then return false end   -- (no condition always holds)
+    local v = cond(subject, case, results)
+    if v == true then return false end
+    if v == false then return true end
+    return UNKNOWN
   end, "not", cond)
 end
 
@@ -392,7 +421,8 @@ local function for_any(list_accessor, cond)
     local any_true, any_unknown = false, false
     local i, element = 1, list[1]
     while element ~= nil do
-      local v = call_condition(cond, element, case, results)
+      local v = true   -- (no condition always holds; nil and null read as unknown)
+      if cond ~= nil then v = cond(element, case, results) end
       if v == true then any_true = true
       elseif v ~= false then any_unknown = true end
       i = i + 1
@@ -439,13 +469,13 @@ end
 
 -- What each row test built here answers, by test function: { set = <its set> } for levels and
 -- one_of, { literal = <value> } for a string or boolean literal. Compiling a table (P.finish)
--- turns these into one lookup from value to row; { number = true } for a numeric test (it
--- takes no string or boolean); any other test is called.
+-- turns these into one lookup from value to row; { number = true, lo =, hi = } for a numeric
+-- test (it takes the numbers from lo to hi, no string or boolean); any other test is called.
 local TEST_KIND = setmetatable({}, { __mode = "k" })
 
 local function numeric_matcher(lo, hi, label)
   local test = function(v) return type(v) == "number" and v >= lo and v <= hi end
-  TEST_KIND[test] = { number = true }
+  TEST_KIND[test] = { number = true, lo = lo, hi = hi }
   return setmetatable({ lo = lo, hi = hi, label = label, test = test }, MATCHER)
 end
 
@@ -1145,9 +1175,11 @@ local math_type = math.type
 
 -- The tests of rows (a list of row definitions), in order, and a lookup from string and
 -- boolean values to the index of the first row taking them, built while every test before
--- is known (TEST_KIND); a value the lookup lacks goes through the tests.
+-- is known (TEST_KIND); a value the lookup lacks goes through the tests: a numeric test
+-- through its limits, a set's through a copy of its set, any other is called.
 local function compile_rows(rows)
-  local tests, map, n = {}, {}, 0
+  local R = { tests = {}, map = {}, n = 0, los = {}, his = {}, sets = {} }
+  local tests, map, n = R.tests, R.map, 0
   local mapping = true
   for _, r in ipairs(rows) do
     n = n + 1
@@ -1155,6 +1187,13 @@ local function compile_rows(rows)
     local test = type(m) == "table" and m.test or nil
     tests[n] = test
     local kind = TEST_KIND[test]
+    if kind and kind.number then
+      R.los[n], R.his[n] = kind.lo, kind.hi
+    elseif kind and kind.set then
+      local set = {}
+      for k, v in pairs(kind.set) do set[k] = v end
+      R.sets[n] = set
+    end
     if mapping then
       if kind == nil then
         mapping = false
@@ -1168,25 +1207,40 @@ local function compile_rows(rows)
       end
     end
   end
-  return tests, map, n
+  R.n = n
+  return R
 end
 
--- The index of the first row that takes value (from compile_rows), or nil; and whether every
--- value equal to it takes the same row with the same output (not so for 1 and 1.0), so that
--- its entry may be kept.
-local function find_row(map, tests, n, value)
-  local i = map[value]
+-- The index of the first row that takes value (rows compiled by compile_rows), or nil; and
+-- whether every value equal to it takes the same row with the same output (not so for 1 and
+-- 1.0), so that its entry may be kept.
+local function find_row(R, value)
+  local i = R.map[value]
   if i ~= nil then return i, true end
-  for j = 1, n do
-    if tests[j](value) then return j, math_type(value) == "integer" end
+  local mt = math_type(value)   -- (nil for anything but a number)
+  local los, his, sets, tests = R.los, R.his, R.sets, R.tests
+  for j = 1, R.n do
+    local lo = los[j]
+    if lo ~= nil then
+      if mt ~= nil and value >= lo and value <= his[j] then return j, mt == "integer" end
+    else
+      local set = sets[j]
+      if set ~= nil then
+        if set[value] == true then return j, mt == "integer" end
+      elseif tests[j](value) then
+        return j, mt == "integer"
+      end
+    end
   end
   return nil, false
 end
 
 -- item: function(subject, case, results) -> lo, hi, entry, points
 local function compile_item(it)
-  local read_value = reader(it.input)
-  local tests, map, n = compile_rows(it.rows)
+  local input = it.input   -- a path or a function (item checks it)
+  local read_path = type(input) == "string" and getter(input) or nil
+  local R = compile_rows(it.rows)
+  local tests, n = R.tests, R.n
   local defs, points, row_fr, row_en, row_source = {}, {}, {}, {}, {}
   local whole = n > 0
   local lo_all, hi_all = INF, -INF
@@ -1204,11 +1258,27 @@ local function compile_item(it)
   local range_all        -- [lo_all, hi_all] (constant), made when first needed
   local row_labels = {}   -- row -> { fr, en } (constant), made when first needed
   local kept, nkept = {}, 0   -- value -> its entry (constant), for values read without a note
+  -- The entries kept for values other than numbers (1.0 would find 1's), and their points:
+  -- found first, without the row's lookup, when nothing is being covered.
+  local kept_other, kept_points = {}, {}
   return function(subject, case, results)
-    local value, note = read_value(subject, case, results)
+    local value, note
+    if read_path then
+      value = read_path(subject)
+    else
+      value, note = input(subject, case, results)
+      if value == NULL or value == UNKNOWN then value = nil end
+    end
+    if not note and not COVERAGE then
+      local entry = kept_other[value]
+      if entry then
+        local p = kept_points[value]
+        return p, p, entry, p
+      end
+    end
     if whole then
       if value ~= nil and not BOUNDED_SET[value] then
-        local i, same = find_row(map, tests, n, value)
+        local i, same = find_row(R, value)
         if i ~= nil then
           local p = points[i]
           if COVERAGE then cover(defs[i], "row") end
@@ -1227,6 +1297,7 @@ local function compile_item(it)
             entry = constant(entry)
             kept[value] = entry
             nkept = nkept + 1
+            if type(value) ~= "number" then kept_other[value], kept_points[value] = entry, p end
           end
           return p, p, entry, p
         end
@@ -1329,7 +1400,7 @@ local function compile_score(s)
   local get_each = getter(each)
   return function(case, results)
     local list = get_each(case)
-    local out = array()
+    local out = setmetatable({}, ARRAY_MT)
     if type(list) == "table" then
       local i, element = 1, list[1]
       while element ~= nil do
@@ -1344,7 +1415,7 @@ end
 
 local function compile_classification(c)
   local read_value = reader(c.input)
-  local tests, map, n = compile_rows(c.rows)
+  local R = compile_rows(c.rows)
   local defs, classes, row_fr, row_en, row_source = {}, {}, {}, {}, {}
   local value_key, gives, unknown, source = c.value_key, c.gives, c.unknown, c.source
   for i, r in ipairs(c.rows) do
@@ -1354,7 +1425,7 @@ local function compile_classification(c)
   return function(case, results)
     local value = read_value(case, case, results)
     if value ~= nil and not BOUNDED_SET[value] then
-      local i, same = find_row(map, tests, n, value)
+      local i, same = find_row(R, value)
       if i ~= nil then
         if COVERAGE then cover(defs[i], "row") end
         local out = same and kept[value]
@@ -1391,10 +1462,11 @@ local function compile_contraindications(list)
     for i = 1, n do
       local c = E[i]
       local kind = c.kind
-      if c.relative_when and call_condition(c.relative_when, case, case, results) == true then
+      local relative_when = c.relative_when
+      if relative_when and relative_when(case, case, results) == true then
         kind = "relative"
       end
-      local v = call_condition(c.when, case, case, results)
+      local v = c.when(case, case, results)   -- (nil and null read as unknown)
       local status = (v == true and "present") or (v == false and "absent") or "unknown"
       local of_kind = c.entries[kind]
       if not of_kind then of_kind = {}; c.entries[kind] = of_kind end
@@ -1421,10 +1493,12 @@ local function compile_decision(d)
   local name = d.name
   local reason_key, caveats_key = name .. "_reason", name .. "_caveats"
   return function(case, results)
-    local caveats, nc = array(), 0
+    local caveats, nc = setmetatable({}, ARRAY_MT), 0
     for i = 1, n do
       local s = S[i]
-      local v = call_condition(s.when, case, case, results)
+      local when = s.when
+      local v = true   -- (no condition always holds; nil and null read as unknown)
+      if when ~= nil then v = when(case, case, results) end
       if v == true then
         local outcome = s.gives
         if s.computed then outcome = read(outcome, case, case, results) end
@@ -1528,6 +1602,7 @@ local function compile_check(c, words)
   local get_key = key and getter(key)
   local plural = (key or "element") .. "s"
   local possible_plural = "possible_" .. plural
+  local has_when = when ~= nil
   local yes_keys, maybe_keys = {}, {}   -- the keys found by the evaluation under way
   local kept, nkept = {}, 0   -- list where it holds -> list where it may (or NO_LIST) -> entry
   return function(case, results)
@@ -1545,7 +1620,7 @@ local function compile_check(c, words)
       local i, element = 1, list[1]
       while element ~= nil do
         local v = true
-        if when then v = when(element, case, results) end   -- (nil and null: unknown)
+        if has_when then v = when(element, case, results) end   -- (nil and null: unknown)
         count = i
         if v == true then
           ny = ny + 1
@@ -1621,13 +1696,16 @@ local function compile_risk(rk)
   return function(case, results)
     local out = { fr = fr, en = en, source = source, base_percent = nil, range = nil, raised_by = nil,
                   factors = nil }
-    local raised = call_condition(raised_when, case, case, results)
-    if raised_when == nil then raised = false end
+    local raised = false   -- (raised in no situation without raised_when)
+    if raised_when ~= nil then
+      raised = raised_when(case, case, results)
+      if raised ~= true and raised ~= false then raised = UNKNOWN end
+    end
     if raised == true then out.base_percent = raised_percent
     elseif raised == false then out.base_percent = base
     else
       out.base_percent = NULL
-      out.range = array({ math.min(base, raised_percent), math.max(base, raised_percent) })
+      out.range = setmetatable({ math.min(base, raised_percent), math.max(base, raised_percent) }, ARRAY_MT)
     end
     local status = (raised == true and "present") or (raised == false and "absent") or "unknown"
     local by = raised_by[status]
@@ -1696,13 +1774,37 @@ function P.finish()
   if installed_env then lock_env(installed_env) end
 end
 
+-- room(): a frame of 160 registers, which P.evaluate enters first so that the Lua stack has
+-- grown, before the host writes the result, to what its writer needs for it (about 150 slots
+-- for the shipped rule set). Growing the stack can fail for want of memory: inside the
+-- evaluation that is reported as out of memory, but the writer reports it as a result
+-- "nested too deeply for the Lua stack" (engine/writer.c), as tests/unit/test_api.c
+-- (out_of_memory_anywhere_gives_an_answer) found once the evaluation itself went less deep.
+local function room()
+  local r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, r16,
+        r17, r18, r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31, r32,
+        r33, r34, r35, r36, r37, r38, r39, r40, r41, r42, r43, r44, r45, r46, r47, r48,
+        r49, r50, r51, r52, r53, r54, r55, r56, r57, r58, r59, r60, r61, r62, r63, r64,
+        r65, r66, r67, r68, r69, r70, r71, r72, r73, r74, r75, r76, r77, r78, r79, r80,
+        r81, r82, r83, r84, r85, r86, r87, r88, r89, r90, r91, r92, r93, r94, r95, r96,
+        r97, r98, r99, r100, r101, r102, r103, r104, r105, r106, r107, r108, r109, r110, r111, r112,
+        r113, r114, r115, r116, r117, r118, r119, r120, r121, r122, r123, r124, r125, r126, r127, r128,
+        r129, r130, r131, r132, r133, r134, r135, r136, r137, r138, r139, r140, r141, r142, r143, r144,
+        r145, r146, r147, r148, r149, r150, r151, r152, r153, r154, r155, r156, r157, r158, r159, r160
+  return r1
+end
+
 function P.evaluate(case)
+  room()
   if not finished then error("P.evaluate called before P.finish", 0) end
   local results = { _1 = nil, _2 = nil, _3 = nil, _4 = nil, _5 = nil, _6 = nil, _7 = nil, _8 = nil,
                     _9 = nil, _10 = nil, _11 = nil, _12 = nil }   -- sized (see constant() above)
+  if type(case) == "table" then CASE = case end   -- (see getter)
+  RESULTS = results
   for i = 1, plan_size do
     results[plan_names[i]] = plan_runs[i](case, results)
   end
+  CASE, RESULTS, LAST = NOT_A_TABLE, NOT_A_TABLE, NOT_A_TABLE
   return results
 end
 
