@@ -140,7 +140,8 @@ sr_status_t sr_eval_validated(sr_engine_t *e, const char *file, int doc_line, co
                               sr_diag_t *d)
 {
     lua_State *L = e->sb.L;
-    sr_strip_nulls(L, -1);
+    if (!rep->no_nulls)
+        sr_strip_nulls(L, -1);
     sr_status_t rs = sr_engine_eval_top(e, d);
     if (rs != SR_OK && !d->file) {
         free(d->file);
