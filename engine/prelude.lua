@@ -108,6 +108,7 @@ end
 local NOT_A_TABLE = {}                          -- (remembered before any table is)
 local CASE, RESULTS = NOT_A_TABLE, NOT_A_TABLE  -- (tables, once an evaluation began)
 local LAST = NOT_A_TABLE                        -- the last other table read from
+local LIST = NOT_A_TABLE                        -- the last list a per-element check went through
 local getter_of = {}                            -- path -> its getter
 local function getter(path)
   local g = getter_of[path]
@@ -183,13 +184,9 @@ local function status_words(words)
 end
 
 -- Kleene logic: "or" is true if any is true, false if all are false, unknown otherwise; "and"
--- is false if any is false, true if all are true, unknown otherwise (any_of, all_of, for_any
--- and the per-element checks form them as they go).
-local function tri_not(v)
-  if v == true then return false end
-  if v == false then return true end
-  return UNKNOWN
-end
+-- is false if any is false, true if all are true, unknown otherwise; "not" swaps true and
+-- false (any_of, all_of, negate, for_any and the per-element checks form them as they go).
+-- A condition's nil or null reads as unknown, as does anything but true or false.
 
 ---------------------------------------------------------------------------------------------
 -- Accessors: how a rule reads its inputs.
@@ -352,13 +349,6 @@ local function includes_any(accessor, wanted)
     end
     return false
   end), "includes_any", accessor, wanted)
-end
-
-local function call_condition(cond, subject, case, results)
-  if cond == nil then return true end
-  local v = cond(subject, case, results)
-  if v == nil or v == NULL then return UNKNOWN end
-  return v
 end
 
 -- The leading conditions of any_of/all_of (ipairs stops at the first nil) and their count.
@@ -1616,7 +1606,8 @@ local function compile_check(c, words)
       if list == UNKNOWN then list = nil end
     end
     local count, ny, nm = 0, 0, 0
-    if type(list) == "table" then
+    if list == LIST or type(list) == "table" then   -- (every check of a case reads one list)
+      LIST = list
       local i, element = 1, list[1]
       while element ~= nil do
         local v = true
@@ -1804,7 +1795,7 @@ function P.evaluate(case)
   for i = 1, plan_size do
     results[plan_names[i]] = plan_runs[i](case, results)
   end
-  CASE, RESULTS, LAST = NOT_A_TABLE, NOT_A_TABLE, NOT_A_TABLE
+  CASE, RESULTS, LAST, LIST = NOT_A_TABLE, NOT_A_TABLE, NOT_A_TABLE, NOT_A_TABLE
   return results
 end
 
