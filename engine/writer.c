@@ -121,6 +121,19 @@ static int vfail(visitor_t *v, const char *msg)
     return -1;
 }
 
+/* The Lua stack could not grow, or a key buffer could not: out of memory.
+ * (Never the stack's own maximum of a million slots: a result holds at most
+ * 100,000 values, the result check says so before any writer runs, and the
+ * writer keeps at most two slots a key and six a level, 32 levels deep.) */
+static int vfail_nomem(visitor_t *v)
+{
+    if (!v->failed) {
+        v->failed = 1;
+        sr_diag_set(v->d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory while writing the result");
+    }
+    return -1;
+}
+
 /* Formats a finite double so that it reads back exactly, with a decimal
  * point or exponent so it stays a number with a fraction part. */
 static int format_double(double x, char *buf, size_t n)
@@ -212,7 +225,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
             break;
         }
         if (n % 16 == 0 && !lua_checkstack(L, 40)) {
-            err = "result nested too deeply for the Lua stack";
+            err = "out of memory";
             break;
         }
         if (b + n == ks->cap) {
@@ -236,7 +249,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
     }
     if (err) {
         lua_settop(L, top);
-        return vfail(v, err);
+        return strcmp(err, "out of memory") == 0 ? vfail_nomem(v) : vfail(v, err);
     }
     mkey_t *k = ks->k + b;
     if (n > 32) {
@@ -262,7 +275,7 @@ static int visit_table(visitor_t *v, int idx, int depth)
     if (depth >= MAX_DEPTH)
         return vfail(v, "result nested too deeply (or a table contains itself)");
     if (!lua_checkstack(L, 6))
-        return vfail(v, "result nested too deeply for the Lua stack");
+        return vfail_nomem(v);
     step_t *step = &v->path[depth];
     if (is_array(v, idx)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
@@ -637,7 +650,7 @@ static int jvisit_table(visitor_t *v, int idx, int depth)
     if (depth >= MAX_DEPTH)
         return vfail(v, "result nested too deeply (or a table contains itself)");
     if (!lua_checkstack(L, 6))
-        return vfail(v, "result nested too deeply for the Lua stack");
+        return vfail_nomem(v);
     sr_shared_t *sh = v->shared ? sr_shared_find(v->shared, lua_topointer(L, idx)) : NULL;
     if (!sh)
         return jwrite_table(v, idx, depth);
