@@ -22,13 +22,17 @@
 #include "validate.h"
 #include "writer.h"
 
-#define CHUNK_TARGET (64u << 10) /* bytes of input per chunk */
-/* Documents per chunk at most: a chunk's records stay buffered until it is
- * written, and a record's size does not follow its case's (an almost empty
- * case still writes about 9 KB of unknowns), so tiny cases would otherwise
- * hold 64 KiB / 18 bytes of them, some 30 MB, in each chunk. Realistic
- * cases (500 bytes and more) fill CHUNK_TARGET first and are not cut by it. */
-#define CHUNK_MAX_DOCS 128
+/* Bytes of input per chunk. A chunk's records stay buffered until it is
+ * written, about 10 KB a realistic case (some 40 cases here): with two
+ * workers up to six chunks are in flight, and 64 KiB chunks held about 2.5 MB
+ * more at the peak than these (docs/performance.md). Handing a chunk over
+ * costs far less than evaluating its cases. */
+#define CHUNK_TARGET (32u << 10)
+/* Documents per chunk at most: a record's size does not follow its case's
+ * (an almost empty case still writes about 9 KB of unknowns), so tiny cases
+ * would otherwise hold 32 KiB / 18 bytes of them, some 15 MB, in each chunk.
+ * Realistic cases (500 bytes and more) fill CHUNK_TARGET first. */
+#define CHUNK_MAX_DOCS 64
 #define MAX_WORKERS 64
 
 /* One chunk of input and, once evaluated, its records. */

@@ -225,7 +225,7 @@ Test(workers, tiny_cases_stay_in_bounded_memory)
     /* a case of 18 bytes writes about 9 KB of unknowns: the pipeline's
      * chunks, 64 KiB of input, held 3,600 of them and buffered 30 MB of
      * records each (38 MB at one worker, 90 to 130 MB at two); a chunk is
-     * now cut at 128 documents too. Within issue 7's 16 MiB a worker at
+     * now cut at 64 documents too (and 32 KiB). Within issue 7's 16 MiB a worker at
      * 5,000 and 20,000 cases, and flat in between at one worker (at two,
      * the chunks in flight make a run's peak vary by several MB: the bound
      * is the check). */
