@@ -641,8 +641,9 @@ static int jwrite_table(visitor_t *v, int idx, int depth)
     return 0;
 }
 
-/* Bytes of JSON kept for the tables results share, in all. */
-#define SHARED_MAX_JSON (4u << 20)
+/* Bytes of JSON kept for the tables results share, in all (a bound: a
+ * table whose bytes do not fit is written afresh each time). */
+#define SHARED_MAX_JSON (1u << 20)
 
 static int jvisit_table(visitor_t *v, int idx, int depth)
 {
