@@ -359,36 +359,27 @@ local function condition_list(...)
   return conds, n
 end
 
--- Every condition is evaluated (each may read fields or fail) before the answer is formed.
-local function any_of(...)
+-- any_of (dominant true) and all_of (dominant false) in three-valued logic: one condition
+-- giving the dominant value decides; else any unknown leaves the answer unknown. Every
+-- condition is evaluated (each may read fields or fail) before the answer is formed.
+local function combined(name, dominant, ...)
   local conds, n = condition_list(...)
+  local other = not dominant
   return described(function(subject, case, results)
-    local any_true, any_unknown = false, false
+    local decided, any_unknown = false, false
     for i = 1, n do
       local v = conds[i](subject, case, results)   -- (none is nil: see condition_list)
-      if v == true then any_true = true
-      elseif v ~= false then any_unknown = true end
+      if v == dominant then decided = true
+      elseif v ~= other then any_unknown = true end
     end
-    if any_true then return true end
+    if decided then return dominant end
     if any_unknown then return UNKNOWN end
-    return false
-  end, "any_of", conds)
+    return other
+  end, name, conds)
 end
 
-local function all_of(...)
-  local conds, n = condition_list(...)
-  return described(function(subject, case, results)
-    local any_false, any_unknown = false, false
-    for i = 1, n do
-      local v = conds[i](subject, case, results)   -- (none is nil: see condition_list)
-      if v == false then any_false = true
-      elseif v ~= true then any_unknown = true end
-    end
-    if any_false then return false end
-    if any_unknown then return UNKNOWN end
-    return true
-  end, "all_of", conds)
-end
+local function any_of(...) return combined("any_of", true, ...) end
+local function all_of(...) return combined("all_of", false, ...) end
 
 local function negate(cond)
   return described(function(subject, case, results)
