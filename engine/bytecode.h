@@ -1,11 +1,15 @@
-/* bytecode.h -- reading the binary chunks lua_dump writes (Lua 5.4.4's
- * format, lundump.c): the primitives shared by the sandbox's load checks
- * (sandbox.c) and check's scan of the globals a rule file uses (check.c).
+/* bytecode.h -- the binary chunks lua_dump writes (Lua 5.4.4's format,
+ * lundump.c): dumping a function into a buffer (the sandbox's load checks in
+ * sandbox.c, check's scan of the globals a rule file uses in check.c, the
+ * workers' shared prelude in ruleset.c) and the primitives that read it.
  * A read past the end sets bad and returns zeros, never reads out of bounds. */
 #ifndef SR_BYTECODE_H
 #define SR_BYTECODE_H
 
+#include <lua.h>
 #include <stddef.h>
+
+#include "util.h"
 
 typedef struct {
     const unsigned char *p, *end;
@@ -111,6 +115,35 @@ static inline int bc_pc_line(const bc_t *r, const bc_lines_t *li, size_t pc)
     for (size_t i = (size_t)(basepc + 1); i <= pc && i < li->nline; i++)
         line += (signed char)li->lineinfo[i];
     return (int)line;
+}
+
+static inline int bc_dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    (void)L;
+    return sr_buf_append(ud, p, n) != 0;
+}
+
+/* Dumps the function at the top of the stack, debug information kept, into
+ * out (initialised by the caller); 0, or -1 when memory ran short. [-0, +0] */
+static inline int bc_dump(lua_State *L, sr_buf_t *out)
+{
+    return lua_dump(L, bc_dump_writer, out, 0) != 0 || out->failed ? -1 : 0;
+}
+
+/* A reader over the chunk in buf, past its header (signature, version,
+ * format, LUAC_DATA, the sizes of instructions, integers and numbers,
+ * LUAC_INT, LUAC_NUM) and the main closure's upvalue count: at the main
+ * function. */
+static inline bc_t bc_open(const sr_buf_t *buf, void *user)
+{
+    bc_t r = {(const unsigned char *)buf->data, (const unsigned char *)buf->data + buf->len, 0, 8, 8, user};
+    bc_skip(&r, 4 + 1 + 1 + 6);
+    bc_skip(&r, 1); /* sizeof(Instruction) */
+    r.int_size = (size_t)bc_byte(&r);
+    r.num_size = (size_t)bc_byte(&r);
+    bc_skip(&r, r.int_size + r.num_size);
+    bc_byte(&r); /* upvalues of the main closure */
+    return r;
 }
 
 #endif

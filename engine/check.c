@@ -519,29 +519,17 @@ static void bc_function(bc_t *r, const unsigned char *parent_env, size_t nparent
     free(k);
 }
 
-static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
-{
-    (void)L;
-    return sr_buf_append(ud, p, sz) == 0 ? 0 : 1;
-}
-
 /* The global names the function at the top of the stack reads and sets.
  * Returns 0, or -1 when it could not be read (memory). [-0, +0] */
 static int scan_globals(lua_State *L, grefs_t *out)
 {
     sr_buf_t buf;
     sr_buf_init(&buf);
-    if (lua_dump(L, dump_writer, &buf, 0) != 0 || buf.failed) {
+    if (bc_dump(L, &buf) != 0) {
         sr_buf_free(&buf);
         return -1;
     }
-    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8, NULL};
-    bc_skip(&r, 4 + 1 + 1 + 6); /* signature, version, format, LUAC_DATA */
-    bc_skip(&r, 1);             /* sizeof(Instruction) */
-    r.int_size = (size_t)bc_byte(&r);
-    r.num_size = (size_t)bc_byte(&r);
-    bc_skip(&r, r.int_size + r.num_size);
-    bc_byte(&r); /* upvalues of the main closure */
+    bc_t r = bc_open(&buf, NULL);
     bc_function(&r, NULL, 0, 0, out);
     sr_buf_free(&buf);
     return out->oom || r.bad ? -1 : 0;

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bytecode.h"
 #include "check.h"
 #include "engine.h"
 #include "lvalue.h"
@@ -367,12 +368,6 @@ static sr_buf_t prelude_bc; /* empty until shared */
 /* Registry field: the prelude's main function, kept by open_ruleset for sr_prelude_share. */
 #define REG_PRELUDE_CHUNK "sr.prelude_chunk"
 
-static int dump_writer(lua_State *L, const void *p, size_t n, void *ud)
-{
-    (void)L;
-    return sr_buf_append(ud, p, n) != 0;
-}
-
 /* Pushes the prelude's main function: loaded from prelude_bc when an engine
  * shared it, else compiled from the embedded source. [-0, +1] */
 static int load_prelude_chunk(lua_State *L)
@@ -392,7 +387,7 @@ void sr_prelude_share(sr_engine_t *e)
         if (lua_getfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK) == LUA_TFUNCTION) {
             sr_buf_t b;
             sr_buf_init(&b);
-            if (lua_dump(L, dump_writer, &b, 0) == 0 && b.len)
+            if (bc_dump(L, &b) == 0 && b.len)
                 prelude_bc = b;
             else
                 sr_buf_free(&b); /* out of memory: the next engines compile */

@@ -802,32 +802,19 @@ static void bc_function(bc_t *r, int depth, const unsigned char *outer, size_t n
     }
 }
 
-static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
-{
-    (void)L;
-    return sr_buf_append(ud, p, sz) == 0 ? 0 : 1;
-}
-
 /* Checks the function at the top of the stack. Returns SR_OK, or an error
  * with *d filled. [-0, +0] */
 static sr_status_t check_bytecode(lua_State *L, sr_diag_t *d)
 {
     sr_buf_t buf;
     sr_buf_init(&buf);
-    if (lua_dump(L, dump_writer, &buf, 0) != 0 || buf.failed) {
+    if (bc_dump(L, &buf) != 0) {
         sr_buf_free(&buf);
         sr_diag_set(d, SR_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory checking a rule file");
         return SR_ERR_NOMEM;
     }
     finding_t found = {0, ""};
-    bc_t r = {(const unsigned char *)buf.data, (const unsigned char *)buf.data + buf.len, 0, 8, 8, &found};
-    /* header: signature, version, format, LUAC_DATA, sizes, LUAC_INT, LUAC_NUM */
-    bc_skip(&r, 4 + 1 + 1 + 6);
-    bc_skip(&r, 1); /* sizeof(Instruction) */
-    r.int_size = (size_t)bc_byte(&r);
-    r.num_size = (size_t)bc_byte(&r);
-    bc_skip(&r, r.int_size + r.num_size);
-    bc_byte(&r); /* upvalues of the main closure */
+    bc_t r = bc_open(&buf, &found);
     bc_function(&r, 0, NULL, 0);
     sr_status_t st = SR_OK;
     if (found.what[0]) {
