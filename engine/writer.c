@@ -218,6 +218,7 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
     int top = lua_gettop(L);
     size_t b = ks->n, n = 0;
     const char *err = NULL;
+    int nomem = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) { /* ... key value */
         if (lua_type(L, -2) != LUA_TSTRING) {
@@ -225,14 +226,14 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
             break;
         }
         if (n % 16 == 0 && !lua_checkstack(L, 40)) {
-            err = "out of memory";
+            nomem = 1;
             break;
         }
         if (b + n == ks->cap) {
             size_t cap = ks->cap * 2;
             mkey_t *p = ks->k == ks->local ? malloc(cap * sizeof *p) : realloc(ks->k, cap * sizeof *p);
             if (!p) {
-                err = "out of memory";
+                nomem = 1;
                 break;
             }
             if (ks->k == ks->local)
@@ -247,9 +248,9 @@ static int collect_keys(visitor_t *v, int idx, size_t *base, size_t *count)
         n++;
         lua_pushvalue(L, -2); /* the key again, for lua_next */
     }
-    if (err) {
+    if (err || nomem) {
         lua_settop(L, top);
-        return strcmp(err, "out of memory") == 0 ? vfail_nomem(v) : vfail(v, err);
+        return nomem ? vfail_nomem(v) : vfail(v, err);
     }
     mkey_t *k = ks->k + b;
     if (n > 32) {
