@@ -1327,6 +1327,17 @@ static int json_line_done(const sr_reader_t *r, const char *line, size_t len)
     return len > 0 && (line[len - 1] == '}' || line[len - 1] == ']');
 }
 
+/* The column of byte offset at in a line of len bytes (an error's: errors
+ * are rare, so no cache, unlike json_token_col). */
+static int line_col(const char *line, size_t len, size_t at)
+{
+    int col = 1;
+    for (size_t i = 0; i < at && i < len; i++)
+        if ((line[i] & 0xC0) != 0x80)
+            col++;
+    return col;
+}
+
 /* Reads one JSON line. Runs inside a protected call. */
 static sr_status_t json_next(sr_reader_t *r)
 {
@@ -1377,12 +1388,8 @@ static sr_status_t json_next(sr_reader_t *r)
         while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
             i++;
         if (i < len) {
-            int col = 1;
-            for (size_t k = 0; k < i; k++)
-                if ((line[k] & 0xC0) != 0x80)
-                    col++;
             r->nframes = 0;
-            fail(r, SR_ERR_YAML, jline(r), col, "invalid JSON: parse error: trailing garbage");
+            fail(r, SR_ERR_YAML, jline(r), line_col(line, len, i), "invalid JSON: parse error: trailing garbage");
         }
     }
     if (st != yajl_status_ok && !r->failed) {
@@ -1395,12 +1402,8 @@ static sr_status_t json_next(sr_reader_t *r)
             m[--ml] = '\0';
         if (at > 0 && m && strncmp(m, "lexical error", 13) == 0)
             at--; /* the lexer has consumed the offending byte: point at it */
-        int col = 1;
-        for (size_t i = 0; i < at && i < len; i++)
-            if ((line[i] & 0xC0) != 0x80)
-                col++;
         r->nframes = 0; /* the error is about the line, not a path */
-        fail(r, SR_ERR_YAML, jline(r), col, "invalid JSON: %s", m ? m : "syntax error");
+        fail(r, SR_ERR_YAML, jline(r), line_col(line, len, at), "invalid JSON: %s", m ? m : "syntax error");
         free(m);
     }
     if (r->failed) {
