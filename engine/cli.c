@@ -496,6 +496,72 @@ static int parse_options(int argc, char **argv, options_t *o, int allow_files, u
 
 /* ---- commands ---- */
 
+/* eval's -o FILE. A regular file (or a new one, or one a symbolic link
+ * names) is written beside itself under a temporary name and renamed when
+ * the run completes, so that an interrupted run never leaves half a file
+ * under the final name. Anything else, such as /dev/null, a named pipe or a
+ * terminal, is written in place: renaming over it would replace a device
+ * with a regular file. */
+typedef struct {
+    FILE *f;
+    char *tmp;   /* the temporary name, or NULL when written in place */
+    char *final; /* what the temporary file becomes (a link's target, resolved) */
+} output_t;
+
+static int output_open(output_t *of, const char *path)
+{
+    struct stat st;
+    int replace = 0;
+    if (lstat(path, &st) != 0)
+        replace = errno == ENOENT;
+    else if (S_ISREG(st.st_mode))
+        replace = 1;
+    else if (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        replace = (of->final = realpath(path, NULL)) != NULL;
+    if (!replace) {
+        of->f = fopen(path, "w");
+        return of->f ? 0 : -1;
+    }
+    if (!of->final)
+        of->final = sr_strdup(path);
+    of->tmp = of->final ? sr_asprintf("%s.tmp-XXXXXX", of->final) : NULL;
+    int fd = of->tmp ? mkstemp(of->tmp) : -1;
+    of->f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!of->f) {
+        int err = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(of->tmp);
+        }
+        free(of->tmp);
+        free(of->final);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the output; renames it into place unless the run's status is a
+ * usage error (then the temporary file goes). Returns the status, a usage
+ * error when closing or renaming failed. */
+static int output_close(output_t *of, const char *path, int status)
+{
+    if (fclose(of->f) != 0 && status != EXIT_USAGE) {
+        fprintf(stderr, "spinerules: error: %s: %s\n", path, strerror(errno));
+        status = EXIT_USAGE;
+    }
+    if (of->tmp && status == EXIT_USAGE) {
+        unlink(of->tmp);
+    } else if (of->tmp && rename(of->tmp, of->final) != 0) {
+        fprintf(stderr, "spinerules: error: %s: cannot rename into place: %s\n", path, strerror(errno));
+        unlink(of->tmp);
+        status = EXIT_USAGE;
+    }
+    free(of->tmp);
+    free(of->final);
+    return status;
+}
+
 static int cmd_eval(int argc, char **argv, const char *argv0)
 {
     options_t o;
@@ -514,23 +580,14 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
     /* progress only on a terminal (never in CI logs) unless asked for */
     sr_engine_set_progress(e, o.progress == -1 ? isatty(fileno(stderr)) && !getenv("CI") : o.progress);
     FILE *out = stdout;
-    char *tmp = NULL;
+    output_t of = {NULL, NULL, NULL};
     if (o.output) {
-        /* write beside the target, rename when complete: an interrupted run
-         * never leaves a half-written file under the final name */
-        tmp = sr_asprintf("%s.tmp-XXXXXX", o.output);
-        int fd = tmp ? mkstemp(tmp) : -1;
-        out = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!out) {
+        if (output_open(&of, o.output) != 0) {
             fprintf(stderr, "spinerules: error: %s: cannot create: %s\n", o.output, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-                unlink(tmp);
-            }
-            free(tmp);
             sr_engine_close(e);
             return EXIT_USAGE;
         }
+        out = of.f;
     }
     sr_run_stats_t stats = {0, 0};
     int status = EXIT_OK;
@@ -563,20 +620,8 @@ static int cmd_eval(int argc, char **argv, const char *argv0)
         fprintf(stderr, "spinerules: error: cannot write the results: %s\n", strerror(errno));
         status = EXIT_USAGE;
     }
-    if (o.output) {
-        if (fclose(out) != 0 && status != EXIT_USAGE) {
-            fprintf(stderr, "spinerules: error: %s: %s\n", o.output, strerror(errno));
-            status = EXIT_USAGE;
-        }
-        if (status == EXIT_USAGE) {
-            unlink(tmp);
-        } else if (rename(tmp, o.output) != 0) {
-            fprintf(stderr, "spinerules: error: %s: cannot rename into place: %s\n", o.output, strerror(errno));
-            unlink(tmp);
-            status = EXIT_USAGE;
-        }
-        free(tmp);
-    }
+    if (o.output)
+        status = output_close(&of, o.output, status);
     sr_engine_close(e);
     return status;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
@@ -184,6 +185,64 @@ Test(cli, output_file_is_replaced_only_when_complete)
     char *file = slurp(target);
     cr_assert_str_eq(file, s.out);
     free(file);
+    unlink(target);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the result");
+    run_free(&r);
+    run_free(&s);
+}
+
+/* -o names something that is not a regular file (here a named pipe, as
+ * /dev/null or a terminal would be): it is written in place, not replaced
+ * by a renamed regular file. */
+Test(cli, output_to_a_pipe_is_written_in_place)
+{
+    char dir[] = "/tmp/sr-e2e-o-XXXXXX", fifo[64], copy[64], cmd[512];
+    cr_assert(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    snprintf(copy, sizeof copy, "%s/copy", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 cat '%s' > '%s' & '%s' eval -o '%s' docs/examples/cases.yaml; s=$?; wait; exit $s",
+             fifo, copy, SR_BINARY, fifo);
+    run_t r = run_shell(cmd);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    struct stat st;
+    cr_assert_eq(lstat(fifo, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode), "the pipe is still a pipe");
+    run_t s = run("eval docs/examples/cases.yaml");
+    char *file = slurp(copy);
+    cr_assert_str_eq(file, s.out);
+    free(file);
+    unlink(fifo);
+    unlink(copy);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the pipe");
+    run_free(&r);
+    run_free(&s);
+}
+
+/* -o names a symbolic link to a file: the file it points to is replaced when
+ * the run completes, and the link stays a link. */
+Test(cli, output_through_a_link_replaces_its_target)
+{
+    char dir[] = "/tmp/sr-e2e-o-XXXXXX", link[64], target[64], args[128];
+    cr_assert(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/latest.jsonl", dir);
+    snprintf(target, sizeof target, "%s/results.jsonl", dir);
+    FILE *f = fopen(target, "w");
+    cr_assert(f);
+    fputs("old results\n", f);
+    fclose(f);
+    cr_assert_eq(symlink("results.jsonl", link), 0);
+    snprintf(args, sizeof args, "eval -o %s docs/examples/cases.yaml", link);
+    run_t r = run(args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link is still a link");
+    run_t s = run("eval docs/examples/cases.yaml");
+    char *file = slurp(target);
+    cr_assert_str_eq(file, s.out);
+    free(file);
+    unlink(link);
     unlink(target);
     cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the result");
     run_free(&r);
