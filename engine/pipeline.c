@@ -33,15 +33,18 @@
  * would otherwise hold 32 KiB / 18 bytes of them, some 15 MB, in each chunk.
  * Realistic cases (500 bytes and more) fill CHUNK_TARGET first. */
 #define CHUNK_MAX_DOCS 64
+/* A written chunk is kept for the next one (its input, record and index
+ * buffers reused: no allocation, no fresh page to fault in, the same peak at
+ * any case count), unless its records took more than this. */
+#define CHUNK_KEEP_BYTES (4u << 20)
 #define MAX_WORKERS 64
 
 /* One chunk of input and, once evaluated, its records. */
 typedef struct chunk {
     size_t seq;
     char *data;          /* the input bytes (whole documents or lines) */
-    size_t len;
+    size_t len, data_cap;
     long long line_base; /* newlines of the file before the chunk */
-    int last;            /* the last chunk of the input */
     /* results */
     sr_writer_t *w;      /* the records */
     char *diag;          /* the diagnostics (from open_memstream) */
@@ -82,6 +85,68 @@ static void chunk_free(chunk_t *c)
     sr_writer_free(c->w);
     free(c->data);
     free(c);
+}
+
+/* Chunks written and kept for reuse (only the main thread takes and returns
+ * them), at most `max`. */
+typedef struct {
+    chunk_t *free;
+    size_t n, max;
+} chunk_pool_t;
+
+/* Returns a written chunk to the pool, emptied but with its buffers. */
+static void chunk_recycle(chunk_pool_t *pool, chunk_t *c)
+{
+    if (pool->n >= pool->max || (c->w && sr_writer_capacity(c->w) > CHUNK_KEEP_BYTES)) {
+        chunk_free(c);
+        return;
+    }
+    for (size_t i = 0; i < c->nrec; i++)
+        free(c->meta[i].id);
+    free(c->diag);
+    c->diag = NULL;
+    c->diag_len = 0;
+    c->nrec = 0;
+    c->len = 0;
+    c->done = 0;
+    c->order = NULL;
+    c->next = pool->free;
+    pool->free = c;
+    pool->n++;
+}
+
+/* A chunk able to hold len bytes of input: a kept one, or a new one; NULL
+ * when memory is short. */
+static chunk_t *chunk_take(chunk_pool_t *pool, size_t len)
+{
+    chunk_t *c = pool->free;
+    if (c) {
+        pool->free = c->next;
+        pool->n--;
+        c->next = NULL;
+    } else if (!(c = calloc(1, sizeof *c))) {
+        return NULL;
+    }
+    if (c->data_cap < len) {
+        char *d = realloc(c->data, len);
+        if (!d) {
+            chunk_free(c);
+            return NULL;
+        }
+        c->data = d;
+        c->data_cap = len;
+    }
+    return c;
+}
+
+static void pool_free(chunk_pool_t *pool)
+{
+    while (pool->free) {
+        chunk_t *c = pool->free;
+        pool->free = c->next;
+        chunk_free(c);
+    }
+    pool->n = 0;
 }
 
 static int chunk_add(chunk_t *c, const sr_rec_meta_t *m, size_t out_len, size_t diag_len)
@@ -189,7 +254,10 @@ static void chunk_eval(run_t *run, sr_engine_t *e, chunk_t *c)
     sr_diag_init(&d);
     sr_reader_t *rd = NULL;
     FILE *diag = open_memstream(&c->diag, &c->diag_len);
-    c->w = sr_writer_new(run->out_fmt);
+    if (c->w)
+        sr_writer_clear(c->w);
+    else
+        c->w = sr_writer_new(run->out_fmt);
     sr_writer_set_engine(c->w, e);
     if (!diag || !c->w || sr_reader_open_mem(&rd, run->name, c->data, c->len, run->fmt, NULL, &d) != SR_OK) {
         run->failed_alloc = 1;
@@ -381,7 +449,7 @@ static void cutter_skip(cutter_t *ct, sr_input_format_t fmt, int *err)
 
 /* Reads until the buffer holds a cut point or the input ends. Returns a new
  * chunk, or NULL at the end of input (or on error: *err). */
-static chunk_t *cutter_next(cutter_t *ct, sr_input_format_t fmt, int *err)
+static chunk_t *cutter_next(cutter_t *ct, sr_input_format_t fmt, chunk_pool_t *pool, int *err)
 {
     *err = 0;
     size_t cut = 0;
@@ -407,9 +475,8 @@ static chunk_t *cutter_next(cutter_t *ct, sr_input_format_t fmt, int *err)
         if (cutter_read(ct, err) == 0 && *err)
             return NULL;
     }
-    chunk_t *c = calloc(1, sizeof *c);
-    if (!c || !(c->data = malloc(cut))) {
-        free(c);
+    chunk_t *c = chunk_take(pool, cut);
+    if (!c) {
         *err = ENOMEM;
         return NULL;
     }
@@ -471,14 +538,39 @@ static void progress_line(sink_t *s, int final)
     fflush(stderr);
 }
 
-/* Writes one record (or, for a duplicate id, the error that replaces it). */
-static void sink_record(sink_t *s, const char *rec, size_t n, const char *dg, size_t dn, const sr_rec_meta_t *m)
+static void sink_write(sink_t *s, const char *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, s->out) != n && !s->io_error)
+        s->io_error = errno ? errno : EIO;
+}
+
+/* Records of a chunk that are to be written and not yet written: n bytes
+ * from p. Records are about 10 KB, past stdio's buffer, so each fwrite is a
+ * system call: the consecutive ones go out in one. */
+typedef struct {
+    const char *p;
+    size_t n;
+} span_t;
+
+static void span_flush(sink_t *s, span_t *sp)
+{
+    sink_write(s, sp->p, sp->n);
+    sp->p += sp->n;
+    sp->n = 0;
+}
+
+/* Writes one record (n bytes at rec, which follows the span), or, for a
+ * duplicate id, the error that replaces it; diagnostics come right before
+ * their record, as when each record is written at once. */
+static void sink_record(sink_t *s, span_t *sp, const char *rec, size_t n, const char *dg, size_t dn,
+                        const sr_rec_meta_t *m)
 {
     int first_line = 0;
     int dup = m->id ? sr_idset_add(s->ids, m->id, m->id_len, m->id_line, &first_line) : 0;
     if (dup < 0) /* the record is written unchecked; the run fails at its end */
         sr_eval_id_unchecked(&s->unchecked, s->ids, s->name, m->id_line, m->id_col);
     if (dup == 1) {
+        span_flush(s, sp);
         sr_buf_t msg;
         sr_buf_init(&msg);
         sr_buf_puts(&msg, "expected a case id unique in this file, found ");
@@ -498,19 +590,23 @@ static void sink_record(sink_t *s, const char *rec, size_t n, const char *dg, si
         sr_writer_record(s->w, s->L, -1, &wd);
         sr_diag_free(&wd);
         lua_settop(s->L, top);
-        rec = sr_writer_data(s->w, &n);
+        size_t rn;
+        const char *r = sr_writer_data(s->w, &rn);
+        sink_write(s, r, rn);
+        sp->p = rec + n; /* the evaluated record is dropped */
         sr_diag_free(&d);
         sr_buf_free(&msg);
         if (s->stats)
             s->stats->failed++;
     } else {
-        if (s->diag_out && dn)
+        if (s->diag_out && dn) {
+            span_flush(s, sp);
             fwrite(dg, 1, dn, s->diag_out);
+        }
+        sp->n += n;
         if (m->failed && s->stats)
             s->stats->failed++;
     }
-    if (n && fwrite(rec, 1, n, s->out) != n)
-        s->io_error = errno ? errno : EIO;
     s->records++;
     if (s->stats)
         s->stats->cases++;
@@ -522,19 +618,21 @@ static void sink_chunk(sink_t *s, chunk_t *c)
     size_t len;
     const char *out = c->w ? sr_writer_data(c->w, &len) : "";
     const char *dg = c->diag ? c->diag : "";
+    span_t sp = {out, 0};
     size_t off = 0, doff = 0;
     for (size_t i = 0; i < c->nrec; i++) {
-        sink_record(s, out + off, c->out_len[i], dg + doff, c->diag_lens[i], &c->meta[i]);
+        sink_record(s, &sp, out + off, c->out_len[i], dg + doff, c->diag_lens[i], &c->meta[i]);
         off += c->out_len[i];
         doff += c->diag_lens[i];
     }
+    span_flush(s, &sp);
 }
 
 /* One step towards writing the oldest pending chunk: writes it (and frees
  * it) when it is done and returns 1; otherwise evaluates one queued chunk
  * with engine 0, or waits for a worker, and returns 0. One chunk at a time,
  * so that the caller refills the queue in between and no worker starves. */
-static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_t **pending_head)
+static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_pool_t *pool, chunk_t **pending_head)
 {
     chunk_t *oldest = *pending_head;
     pthread_mutex_lock(&run->mu);
@@ -542,7 +640,7 @@ static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_t **pendi
         pthread_mutex_unlock(&run->mu);
         *pending_head = oldest->order;
         sink_chunk(sink, oldest);
-        chunk_free(oldest);
+        chunk_recycle(pool, oldest);
         return 1;
     }
     if (run->queue_head) {
@@ -681,6 +779,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
     int nthreads = 0;
     sr_status_t st = SR_OK;
     chunk_t *pending_head = NULL, *pending_tail = NULL; /* in input order, not yet written */
+    chunk_pool_t pool = {NULL, 0, 0};
     size_t in_flight = 0, seq = 0;
     int rerr = 0;
 
@@ -693,10 +792,11 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
      * written): enough that a worker always finds one queued while the main
      * thread evaluates or writes, few enough to keep memory flat */
     size_t cap = (size_t)(2 * jobs + 2);
+    pool.max = cap;
     int eof = 0;
     for (;;) {
         if (!eof && (in_flight < cap || nthreads == 0)) {
-            chunk_t *c = cutter_next(&ct, fmt, &rerr);
+            chunk_t *c = cutter_next(&ct, fmt, &pool, &rerr);
             if (!c) {
                 eof = 1;
                 continue;
@@ -706,7 +806,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
                 /* one worker, or an input that fits one chunk: no thread at all */
                 chunk_eval(&run, e, c);
                 sink_chunk(&sink, c);
-                chunk_free(c);
+                chunk_recycle(&pool, c);
                 if (run.failed_alloc)
                     eof = 1;
                 continue;
@@ -751,7 +851,7 @@ sr_status_t sr_engine_eval_file(sr_engine_t *e, const char *path, sr_input_forma
         }
         if (!pending_head)
             break;
-        if (step_oldest(&run, e, &sink, &pending_head)) {
+        if (step_oldest(&run, e, &sink, &pool, &pending_head)) {
             in_flight--;
             if (!pending_head)
                 pending_tail = NULL;
@@ -790,6 +890,7 @@ cleanup:
         pending_head = c->order;
         chunk_free(c);
     }
+    pool_free(&pool);
     pthread_mutex_destroy(&run.mu);
     pthread_cond_destroy(&run.cv_work);
     pthread_cond_destroy(&run.cv_done);

@@ -919,6 +919,8 @@ const char *sr_writer_data(const sr_writer_t *w, size_t *len)
 
 void sr_writer_clear(sr_writer_t *w) { sr_buf_reset(&w->out); }
 
+size_t sr_writer_capacity(const sr_writer_t *w) { return w->out.cap; }
+
 void sr_writer_truncate(sr_writer_t *w, size_t len)
 {
     if (len < w->out.len) {

@@ -37,6 +37,8 @@ sr_status_t sr_writer_record(sr_writer_t *w, lua_State *L, int idx, sr_diag_t *d
 /* The bytes of the records serialized since the last clear. */
 const char *sr_writer_data(const sr_writer_t *w, size_t *len);
 void sr_writer_clear(sr_writer_t *w);
+/* The bytes w's buffer holds allocated (what a cleared writer keeps for reuse). */
+size_t sr_writer_capacity(const sr_writer_t *w);
 /* Forgets the bytes after the first len (a record cut short). */
 void sr_writer_truncate(sr_writer_t *w, size_t len);
 
