@@ -19,6 +19,7 @@
 #define MERGE_RATIO 4             /* each run is at least this many times the next newer one */
 #define IO_ENTRIES 4096           /* entries a buffer holds while merging (64 KiB) */
 #define REC_HEAD 8                /* an id record: int32 line, uint32 length, then the bytes */
+#define FILTER_LOG2 23            /* bits of the filter of spilled ids: 2^23, 1 MiB */
 
 /* An id: its hash and the offset of its record (in the arena while it is in
  * memory, in the ids file once spilled). A run is an array of these sorted
@@ -48,6 +49,10 @@ struct sr_idset {
     uint64_t ids_len;
     run_t *runs;     /* oldest (largest) first */
     size_t nruns, caprun;
+    /* A Bloom filter of the spilled ids' hashes (3 bits each): an id it
+     * does not hold is in no run, and no block is read. Allocated at the
+     * first spill; NULL (every run probed) when memory was short. */
+    uint8_t *filter;
     /* a temporary file failed: the ids stay in memory from then on */
     int memory_only;
     char problem[320];
@@ -55,7 +60,7 @@ struct sr_idset {
     int error;
     char error_msg[320];
     FILE *warn;
-    size_t count, spills, merges;
+    size_t count, spills, merges, run_reads;
 };
 
 /* FNV-1a, then murmur3's finalizer, so that every byte of the id reaches
@@ -97,6 +102,7 @@ void sr_idset_free(sr_idset_t *s)
     if (s->ids_fd >= 0)
         close(s->ids_fd);
     free(s->runs);
+    free(s->filter);
     free(s->ent);
     free(s->slot);
     free(s->arena);
@@ -122,6 +128,7 @@ void sr_idset_stats(const sr_idset_t *s, sr_idset_stats_t *st)
     st->runs = s->nruns;
     st->spills = s->spills;
     st->merges = s->merges;
+    st->run_reads = s->run_reads;
 }
 
 /* ------------------------------------------------------------------ */
@@ -304,6 +311,35 @@ static int table_find(const sr_idset_t *s, uint64_t h, const char *id, size_t le
 
 static size_t blocks(size_t n) { return (n + BLOCK - 1) / BLOCK; }
 
+/* The filter's three bits for hash h, from three 23-bit fields of it (the
+ * hash's bits are all mixed, see id_hash). */
+static void filter_bits(uint64_t h, uint32_t bit[3])
+{
+    const uint64_t mask = (1u << FILTER_LOG2) - 1;
+    bit[0] = (uint32_t)(h & mask);
+    bit[1] = (uint32_t)((h >> 21) & mask);
+    bit[2] = (uint32_t)((h >> 41) & mask);
+}
+
+static void filter_add(uint8_t *f, uint64_t h)
+{
+    uint32_t bit[3];
+    filter_bits(h, bit);
+    for (int i = 0; i < 3; i++)
+        f[bit[i] >> 3] |= (uint8_t)(1u << (bit[i] & 7));
+}
+
+/* 0: no spilled id has hash h; 1: one may have. */
+static int filter_may_hold(const uint8_t *f, uint64_t h)
+{
+    uint32_t bit[3];
+    filter_bits(h, bit);
+    for (int i = 0; i < 3; i++)
+        if (!(f[bit[i] >> 3] & (1u << (bit[i] & 7))))
+            return 0;
+    return 1;
+}
+
 /* Is the id whose record sits at off in the ids file equal to id? 1 (with
  * its line), 0, or -1 when the file cannot be read. */
 static int record_matches(sr_idset_t *s, uint64_t off, const char *id, size_t len, int *first_line)
@@ -349,6 +385,7 @@ static int run_find(sr_idset_t *s, const run_t *r, uint64_t h, const char *id, s
         size_t m = r->n - b * BLOCK < BLOCK ? r->n - b * BLOCK : BLOCK;
         if (read_at(r->fd, blk, m * sizeof *blk, (uint64_t)b * BLOCK * sizeof *blk) != 0)
             return read_failed(s);
+        s->run_reads++;
         size_t i = 0, j = m;
         while (i < j) { /* i: the first entry not below h */
             size_t mid = i + (j - i) / 2;
@@ -558,6 +595,11 @@ static int spill(sr_idset_t *s)
     }
     s->ids_len += s->alen;
     s->runs[s->nruns++] = r;
+    if (s->spills == 0) /* NULL when memory is short: every run is then probed */
+        s->filter = calloc((size_t)1 << (FILTER_LOG2 - 3), 1);
+    if (s->filter)
+        for (size_t i = 0; i < s->n; i++)
+            filter_add(s->filter, s->ent[i].hash);
     s->n = 0;
     s->alen = 0;
     memset(s->slot, 0, s->nslot * sizeof *s->slot);
@@ -599,7 +641,8 @@ static int add(sr_idset_t *s, const char *id, size_t len, int line, int *first_l
     uint64_t h = s->hash(id, len);
     if (table_find(s, h, id, len, first_line))
         return 1;
-    for (size_t i = s->nruns; i-- > 0;) {
+    size_t probe = s->filter && !filter_may_hold(s->filter, h) ? 0 : s->nruns;
+    for (size_t i = probe; i-- > 0;) {
         int rc = run_find(s, &s->runs[i], h, id, len, first_line);
         if (rc != 0)
             return rc;

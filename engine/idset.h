@@ -9,9 +9,14 @@
  * blocks of which memory keeps only each block's first hash (8 bytes per 256
  * ids: 312 KiB at 10 million ids). Runs are merged so that each is at least
  * four times the size of the next newer one (at most 3 runs at a million
- * ids, 5 at 10 million). A lookup probes the table, then reads one block of
- * each run (pread: the page cache is not the process's memory); an equal
- * hash reads the stored id back and compares its bytes.
+ * ids, 5 at 10 million). A lookup probes the table, then a Bloom filter of
+ * the spilled ids' hashes (1 MiB whatever their number, 3 bits an id, made at
+ * the first spill): an id it does not hold is in no run, and that is the
+ * answer for nearly every new id (all but 0.03 % at 200,000 spilled ids, 2.7 %
+ * at a million; it fills up towards 10 million, where 92 % go on). Otherwise
+ * the lookup reads one block of each run (pread: the page cache is not the
+ * process's memory); an equal hash reads the stored id back and compares its
+ * bytes.
  *
  * When a temporary file cannot be created or written (no writable $TMPDIR, a
  * full disk), the set says so once on stderr (a warning naming the folder
@@ -61,6 +66,7 @@ typedef struct {
     size_t runs;      /* sorted runs on disk now */
     size_t spills;    /* times the table was written out */
     size_t merges;    /* times two runs were merged */
+    size_t run_reads; /* blocks of runs read to look ids up */
 } sr_idset_stats_t;
 
 void sr_idset_stats(const sr_idset_t *s, sr_idset_stats_t *st);

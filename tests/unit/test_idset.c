@@ -108,6 +108,35 @@ Test(idset, many_runs_stay_few_through_merges)
     sr_idset_free(s);
 }
 
+/* The filter of spilled ids: a new id reads no block of the runs (one
+ * system call and 4 KiB each), a spilled one at least one. With 49,000
+ * spilled ids its three bits are all set by chance with probability
+ * (1 - e^(-3 * 49000 / 2^23))^3 = 5e-6 a lookup, 0.26 expected false hits
+ * over the 50,000 lookups; the hash is fixed, so the count is too. */
+Test(idset, new_ids_read_no_block_of_the_runs)
+{
+    sr_idset_t *s = sr_idset_new();
+    sr_idset_set_budget(s, 1000, 1 << 20);
+    char id[64];
+    int first = 0;
+    for (long i = 0; i < 50000; i++) {
+        size_t len = id_of(id, sizeof id, "F-", i);
+        cr_assert_eq(sr_idset_add(s, id, len, (int)i + 1, &first), 0, "%s is new", id);
+    }
+    sr_idset_stats_t st;
+    sr_idset_stats(s, &st);
+    cr_expect_eq(st.spills, 49, "spills %zu", st.spills);
+    cr_expect_eq(st.run_reads, 0, "blocks read for new ids: %zu", st.run_reads);
+    for (long i = 0; i < 49000; i++) { /* the spilled ones */
+        size_t len = id_of(id, sizeof id, "F-", i);
+        cr_assert_eq(sr_idset_add(s, id, len, 1, &first), 1, "%s is a duplicate", id);
+        cr_assert_eq(first, (int)i + 1);
+    }
+    sr_idset_stats(s, &st);
+    cr_expect_geq(st.run_reads, 49000, "blocks read for spilled ids: %zu", st.run_reads);
+    sr_idset_free(s);
+}
+
 Test(idset, the_byte_budget_spills_too)
 {
     sr_idset_t *s = sr_idset_new();
