@@ -228,7 +228,8 @@ Test(workers, tiny_cases_stay_in_bounded_memory)
      * now cut at 64 documents too (and 32 KiB). Within issue 7's 16 MiB a worker at
      * 5,000 and 20,000 cases, and flat in between at one worker (at two,
      * the chunks in flight make a run's peak vary by several MB: the bound
-     * is the check). */
+     * is the check) but for the duplicate-id set's filter, 1 MiB made when
+     * the set first spills, past 16,384 ids (engine/idset.h). */
     for (int yaml = 0; yaml <= 1; yaml++) {
         char *fmt = yaml ? "yaml" : "jsonl";
         tiny_cases(T(0, "tiny-small"), 5000, yaml);
@@ -245,7 +246,7 @@ Test(workers, tiny_cases_stay_in_bounded_memory)
                               fmt, jobs, kb[jobs - 1][large], large ? "20,000" : "5,000");
             }
         }
-        cr_assert_leq(kb[0][1], kb[0][0] + kb[0][0] / 4,
+        cr_assert_leq(kb[0][1], kb[0][0] + kb[0][0] / 4 + 1024,
                       "%s: peak RSS %ld KB for 20,000 tiny cases vs %ld KB for 5,000", fmt, kb[0][1], kb[0][0]);
     }
 }
