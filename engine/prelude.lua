@@ -1,7 +1,8 @@
 -- prelude.lua: the declarative vocabulary rule files are written in (API level 1).
 --
 -- The host loads this chunk once per Lua state with one argument,
---   host = { array_mt = <metatable of sequences>, null = <sentinel>, api_level = 1 }
+--   host = { array_mt = <metatable of sequences>, null = <sentinel>, api_level = 1,
+--            caller_position = <function: "file:line:" of the nearest rule-file caller> }
 -- and receives the table P returned at the end of this file:
 --   P.install(env)    puts the vocabulary below into the sandbox table rule files run in
 --   P.finish()        checks the rule set once every rule file has run (the results a rule
@@ -40,24 +41,9 @@ local function array(t)
   return setmetatable(t or {}, ARRAY_MT)
 end
 
--- The chunk name of this file as Lua prints it in positions ("engine/prelude.lua:"), so that
--- positions inside the prelude can be skipped when looking for the rule file that called us.
-local PRELUDE_POSITION = (select(2, pcall(error, "", 2)) or ""):match("^(.*):%d+: $") or "?"
-
 -- where(): "rules/<set>/<version>/<file>.lua:<line>:" of the nearest caller outside the
--- prelude, found through error()'s own position (the debug library is not available).
-local function where()
-  for level = 3, 16 do
-    local ok, msg = pcall(error, "", level)
-    if type(msg) == "string" and msg ~= "" then
-      local chunk = msg:match("^(.*):%d+: $")
-      if chunk and chunk ~= PRELUDE_POSITION then
-        return (msg:gsub(" $", ""))
-      end
-    end
-  end
-  return "?:"
-end
+-- prelude (the debug library is not available to Lua code here: the host finds it).
+local where = host.caller_position
 
 -- fail(pos, fmt, ...): raise a rule-set error that starts with a file:line position.
 local function fail(pos, fmt, ...)

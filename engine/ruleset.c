@@ -397,6 +397,25 @@ void sr_prelude_share(sr_engine_t *e)
     pthread_mutex_unlock(&prelude_mu);
 }
 
+/* host.caller_position(), the prelude's where(): "<source>:<line>:" of the
+ * nearest Lua function on the stack, from the one that calls it up, whose
+ * source is not the prelude (a rule file), as error() would put before a
+ * message raised there; "?:" when there is none within 14 levels. The
+ * prelude used to find it by raising an error at each level in turn and
+ * matching the message. */
+static int host_caller_position(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; level <= 14 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 || strcmp(ar.source, "@engine/prelude.lua") == 0)
+            continue;
+        lua_pushfstring(L, "%s:%d:", ar.short_src, ar.currentline);
+        return 1;
+    }
+    lua_pushliteral(L, "?:");
+    return 1;
+}
+
 /* Loads and calls the prelude: P = prelude(host). Leaves P on the stack. */
 sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d)
 {
@@ -408,7 +427,9 @@ sr_status_t sr_prelude_load(lua_State *L, sr_diag_t *d)
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_PRELUDE_CHUNK); /* for sr_prelude_share */
-    lua_createtable(L, 0, 3); /* host */
+    lua_createtable(L, 0, 4); /* host */
+    lua_pushcfunction(L, host_caller_position);
+    lua_setfield(L, -2, "caller_position");
     sr_lv_push_array_mt(L);
     lua_setfield(L, -2, "array_mt");
     sr_lv_push_null(L);
