@@ -628,8 +628,8 @@ static void sink_chunk(sink_t *s, chunk_t *c)
     span_flush(s, &sp);
 }
 
-/* One step towards writing the oldest pending chunk: writes it (and frees
- * it) when it is done and returns 1; otherwise evaluates one queued chunk
+/* One step towards writing the oldest pending chunk: writes it (and keeps
+ * it for reuse) when it is done and returns 1; otherwise evaluates one queued chunk
  * with engine 0, or waits for a worker, and returns 0. One chunk at a time,
  * so that the caller refills the queue in between and no worker starves. */
 static int step_oldest(run_t *run, sr_engine_t *e, sink_t *sink, chunk_pool_t *pool, chunk_t **pending_head)
