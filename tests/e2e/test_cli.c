@@ -172,6 +172,27 @@ Test(cli, yaml_output_is_a_yaml_stream)
     run_free(&r);
 }
 
+/* The file at path holds what `eval docs/examples/cases.yaml` writes on
+ * standard output. */
+static void expect_example_results(const char *path)
+{
+    run_t s = run("eval docs/examples/cases.yaml");
+    char *file = slurp(path);
+    cr_assert_str_eq(file, s.out, "%s holds eval's output", path);
+    free(file);
+    run_free(&s);
+}
+
+/* Removes the files a and b (b may be NULL) of dir, then dir itself, which
+ * must then be empty: no temporary file was left beside them. */
+static void remove_emptied_dir(const char *dir, const char *a, const char *b)
+{
+    unlink(a);
+    if (b)
+        unlink(b);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file is left in %s", dir);
+}
+
 Test(cli, output_file_is_replaced_only_when_complete)
 {
     char dir[] = "/tmp/sr-e2e-o-XXXXXX", target[64], args[128];
@@ -181,14 +202,9 @@ Test(cli, output_file_is_replaced_only_when_complete)
     run_t r = run(args);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "");
-    run_t s = run("eval docs/examples/cases.yaml");
-    char *file = slurp(target);
-    cr_assert_str_eq(file, s.out);
-    free(file);
-    unlink(target);
-    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the result");
+    expect_example_results(target);
+    remove_emptied_dir(dir, target, NULL);
     run_free(&r);
-    run_free(&s);
 }
 
 /* -o names something that is not a regular file (here a named pipe, as
@@ -208,15 +224,9 @@ Test(cli, output_to_a_pipe_is_written_in_place)
     struct stat st;
     cr_assert_eq(lstat(fifo, &st), 0);
     cr_assert(S_ISFIFO(st.st_mode), "the pipe is still a pipe");
-    run_t s = run("eval docs/examples/cases.yaml");
-    char *file = slurp(copy);
-    cr_assert_str_eq(file, s.out);
-    free(file);
-    unlink(fifo);
-    unlink(copy);
-    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the pipe");
+    expect_example_results(copy);
+    remove_emptied_dir(dir, fifo, copy);
     run_free(&r);
-    run_free(&s);
 }
 
 /* -o names a symbolic link to a file: the file it points to is replaced when
@@ -238,15 +248,9 @@ Test(cli, output_through_a_link_replaces_its_target)
     struct stat st;
     cr_assert_eq(lstat(link, &st), 0);
     cr_assert(S_ISLNK(st.st_mode), "the link is still a link");
-    run_t s = run("eval docs/examples/cases.yaml");
-    char *file = slurp(target);
-    cr_assert_str_eq(file, s.out);
-    free(file);
-    unlink(link);
-    unlink(target);
-    cr_assert_eq(rmdir(dir), 0, "no temporary file is left beside the result");
+    expect_example_results(target);
+    remove_emptied_dir(dir, link, target);
     run_free(&r);
-    run_free(&s);
 }
 
 Test(cli, usage_errors)
