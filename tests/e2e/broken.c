@@ -26,24 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 #ifndef SR_BINARY
 #error "SR_BINARY must name the built executable"
 #endif
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
 
 static int spit(const char *path, const char *text)
 {
@@ -87,7 +74,7 @@ static char *subst(const char *s, const char *dir)
 /* Replaces the one occurrence of old in the file at path by new. */
 static void replace_in(const char *path, const char *old, const char *new)
 {
-    char *text = slurp(path);
+    char *text = read_whole(path, NULL);
     if (!text) {
         fail("%s: cannot read%s", path, "");
         return;
@@ -126,8 +113,8 @@ static int run(const char *cmd, char **out, char **err)
         return -1;
     int rc = system(full);
     free(full);
-    *out = slurp(o);
-    *err = slurp(e);
+    *out = read_whole(o, NULL);
+    *err = read_whole(e, NULL);
     unlink(o);
     unlink(e);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -156,7 +143,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: broken FILE.defect\n");
         return 2;
     }
-    char *spec = slurp(argv[1]);
+    char *spec = read_whole(argv[1], NULL);
     if (!spec) {
         fprintf(stderr, "broken: cannot read %s\n", argv[1]);
         return 2;

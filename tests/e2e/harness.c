@@ -1,5 +1,6 @@
 /* harness.c -- see harness.h. */
 #include "harness.h"
+#include "readfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +14,8 @@
 
 char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)(n < 0 ? 0 : n) + 1);
-    size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
-    s[got] = '\0';
-    fclose(f);
-    return s;
+    char *s = read_whole(path, NULL);
+    return s ? s : strdup("");
 }
 
 run_t run_shell(const char *command)

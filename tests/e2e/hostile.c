@@ -26,26 +26,11 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "readfile.h"
+
 #ifndef SR_BINARY
 #error "SR_BINARY must name the built executable"
 #endif
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    if (len)
-        *len = got;
-    return s;
-}
 
 static int fail(const char *fmt, const char *a, const char *b)
 {
@@ -96,7 +81,7 @@ static run_t run(const char *cmd_fmt, const char *a, const char *b)
     if (asprintf(&cmd, cmd_fmt, a, b) < 0 || asprintf(&full, "%s >'%s' 2>'%s'", cmd, out, err) < 0)
         exit(2);
     int rc = system(full);
-    run_t r = {slurp(out, NULL), slurp(err, NULL), WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+    run_t r = {read_whole(out, NULL), read_whole(err, NULL), WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
     unlink(out);
     unlink(err);
     free(cmd);
@@ -121,7 +106,7 @@ static char *record_message(const char *text)
 
 static int hostile_rules(const char *file)
 {
-    char *text = slurp(file, NULL);
+    char *text = read_whole(file, NULL);
     if (!text)
         return fail("cannot read %s%s", file, "");
     char *expect = NULL;
@@ -133,7 +118,7 @@ static int hostile_rules(const char *file)
         char *side = NULL;
         if (asprintf(&side, "%s.expect", file) < 0)
             return 2;
-        char *e = slurp(side, NULL);
+        char *e = read_whole(side, NULL);
         free(side);
         if (!e)
             return fail("%s has no '-- expect:' line and no .expect file%s", file, "");
@@ -263,7 +248,7 @@ static int hostile_case(const char *file)
     char *expected_path = NULL, *input = NULL;
     if (asprintf(&expected_path, "%s.expected", file) < 0)
         return 2;
-    char *expected = slurp(expected_path, NULL);
+    char *expected = read_whole(expected_path, NULL);
     if (!expected)
         return fail("cannot read %s%s", expected_path, "");
     char tmp[] = "/tmp/sr-hostile-case-XXXXXX";

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 #define DATA SR_SOURCE_DIR "/tests/data/workers.yaml"
 
 /* A private folder per test run: tests of several builds may run at once. */
@@ -39,17 +41,8 @@ TestSuite(workers, .init = make_tmp, .fini = remove_tmp);
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    if (len)
-        *len = got;
+    char *s = read_whole(path, len);
+    cr_assert(s, "cannot open %s", path);
     return s;
 }
 

@@ -13,24 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 #ifndef SR_BINARY
 #error "SR_BINARY must name the built executable"
 #endif
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
 
 /* Replaces each "sha256:" followed by 64 hex digits with "sha256:{digest}", in place. */
 static void hide_digests(char *s)
@@ -67,7 +54,7 @@ int main(int argc, char **argv)
         return 2;
     int rc = system(cmd);
     free(cmd);
-    char *got = slurp(out), *want = slurp(argv[3]);
+    char *got = read_whole(out, NULL), *want = read_whole(argv[3], NULL);
     unlink(out);
     if (!got || !want) {
         printf("FAIL: cannot read the output or %s\n", argv[3]);
