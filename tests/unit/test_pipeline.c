@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "shipped.h"
 #include "idset.h"
 
 static sr_engine_t *engine;
@@ -19,11 +20,7 @@ static char dir[64];
 
 static void setup(void)
 {
-    sr_diag_t d;
-    sr_diag_init(&d);
-    cr_assert_eq(sr_engine_open(&engine, SR_SOURCE_DIR "/rules/spine-metastasis-lung/1.0.0", &d), SR_OK, "%s",
-                 d.message ? d.message : "");
-    sr_diag_free(&d);
+    engine = open_shipped_engine();
     strcpy(dir, "/tmp/sr-pipeline-XXXXXX");
     cr_assert(mkdtemp(dir));
 }

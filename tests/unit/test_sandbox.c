@@ -528,17 +528,14 @@ Test(sandbox, lua544_coroutines_are_unreachable)
 /* ---- the environment of the shipped rule set ---- */
 
 #include "engine.h"
+#include "shipped.h"
 
 /* After loading the shipped rule set, the globals rule files see are the
  * allow-list above, log, and the prelude's vocabulary (docs/security.md):
  * a word added to the prelude is added here on purpose. */
 Test(engine_env, globals_of_the_loaded_rule_set)
 {
-    sr_engine_t *e = NULL;
-    sr_diag_t ed;
-    sr_diag_init(&ed);
-    cr_assert_eq(sr_engine_open(&e, SR_SOURCE_DIR "/rules/spine-metastasis-lung/1.0.0", &ed), SR_OK, "%s",
-                 ed.message ? ed.message : "");
+    sr_engine_t *e = open_shipped_engine();
     lua_State *L = e->sb.L;
     sr_sandbox_push_env(&e->sb);
     cr_assert(lua_getmetatable(L, -1), "the environment is locked");
@@ -555,5 +552,4 @@ Test(engine_env, globals_of_the_loaded_rule_set)
     free(globals);
     lua_settop(L, 0);
     sr_engine_close(e);
-    sr_diag_free(&ed);
 }

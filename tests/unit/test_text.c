@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "shipped.h"
 #include "lvalue.h"
 #include "text.h"
 
@@ -17,11 +18,7 @@ static sr_engine_t *engine;
 
 static void setup(void)
 {
-    sr_diag_t d;
-    sr_diag_init(&d);
-    cr_assert_eq(sr_engine_open(&engine, SR_SOURCE_DIR "/rules/spine-metastasis-lung/1.0.0", &d), SR_OK, "%s",
-                 d.message ? d.message : "");
-    sr_diag_free(&d);
+    engine = open_shipped_engine();
 }
 
 static void teardown(void) { sr_engine_close(engine); }
