@@ -36,9 +36,8 @@ static size_t id_of(char *buf, size_t size, const char *prefix, long i)
     return (size_t)snprintf(buf, size, "%s%ld", prefix, i);
 }
 
-/* Adds n ids prefix0.. prefix(n-1) at lines 1..n, all new; then adds each
- * again and expects its first line. */
-static void add_all_then_again(sr_idset_t *s, const char *prefix, long n)
+/* Adds n ids prefix0.. prefix(n-1) at lines 1..n, each new. */
+static void add_new(sr_idset_t *s, const char *prefix, long n)
 {
     char id[64];
     int first = 0;
@@ -46,13 +45,26 @@ static void add_all_then_again(sr_idset_t *s, const char *prefix, long n)
         size_t len = id_of(id, sizeof id, prefix, i);
         cr_assert_eq(sr_idset_add(s, id, len, (int)i + 1, &first), 0, "%s is new", id);
     }
+}
+
+/* Adds prefix0.. prefix(n-1) again, in another order than add_new's, and
+ * expects each to be a duplicate first seen at its line. */
+static void add_again(sr_idset_t *s, const char *prefix, long n)
+{
+    char id[64];
     for (long k = 0; k < n; k++) {
-        long i = (k * 7919) % n; /* another order than the insertion's */
+        long i = (k * 7919) % n;
         size_t len = id_of(id, sizeof id, prefix, i);
-        first = -1;
+        int first = -1;
         cr_assert_eq(sr_idset_add(s, id, len, 999999, &first), 1, "%s is a duplicate", id);
         cr_assert_eq(first, (int)i + 1, "%s first at line %ld, got %d", id, i + 1, first);
     }
+}
+
+static void add_all_then_again(sr_idset_t *s, const char *prefix, long n)
+{
+    add_new(s, prefix, n);
+    add_again(s, prefix, n);
 }
 
 Test(idset, a_small_set_stays_in_memory)
@@ -117,21 +129,12 @@ Test(idset, new_ids_read_no_block_of_the_runs)
 {
     sr_idset_t *s = sr_idset_new();
     sr_idset_set_budget(s, 1000, 1 << 20);
-    char id[64];
-    int first = 0;
-    for (long i = 0; i < 50000; i++) {
-        size_t len = id_of(id, sizeof id, "F-", i);
-        cr_assert_eq(sr_idset_add(s, id, len, (int)i + 1, &first), 0, "%s is new", id);
-    }
+    add_new(s, "F-", 50000);
     sr_idset_stats_t st;
     sr_idset_stats(s, &st);
     cr_expect_eq(st.spills, 49, "spills %zu", st.spills);
     cr_expect_eq(st.run_reads, 0, "blocks read for new ids: %zu", st.run_reads);
-    for (long i = 0; i < 49000; i++) { /* the spilled ones */
-        size_t len = id_of(id, sizeof id, "F-", i);
-        cr_assert_eq(sr_idset_add(s, id, len, 1, &first), 1, "%s is a duplicate", id);
-        cr_assert_eq(first, (int)i + 1);
-    }
+    add_again(s, "F-", 49000); /* the spilled ones */
     sr_idset_stats(s, &st);
     cr_expect_geq(st.run_reads, 49000, "blocks read for spilled ids: %zu", st.run_reads);
     sr_idset_free(s);
