@@ -41,9 +41,11 @@ local function array(t)
   return setmetatable(t or {}, ARRAY_MT)
 end
 
--- where(): "rules/<set>/<version>/<file>.lua:<line>:" of the nearest caller outside the
--- prelude (the debug library is not available to Lua code here: the host finds it).
+-- where(): "rules/<set>/<version>/<file>.lua:<line>:" of the nearest caller in a rule file,
+-- outside the engine's own Lua ("?:" when there is none); the debug library is not available
+-- to Lua code here: the host finds it. P.where for the checker's probes.
 local where = host.caller_position
+P.where = where
 
 -- fail(pos, fmt, ...): raise a rule-set error that starts with a file:line position.
 local function fail(pos, fmt, ...)

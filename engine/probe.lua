@@ -215,19 +215,6 @@ return function(ctx)
   -- Tracing: which case fields a rule reads; fields the schema lacks are reported.
   local reads             -- set of display paths read, while collecting
   local reported_dynamic = {}
-  local function where_outside()
-    for level = 3, 24 do
-      local _, msg = pcall(error, "", level)
-      if type(msg) == "string" and msg ~= "" then
-        local chunk = msg:match("^(.*):%d+: $")
-        if chunk and chunk ~= "engine/prelude.lua" and chunk ~= "engine/lint.lua" and chunk ~= "engine/probe.lua"
-           and chunk ~= "[C]" then
-          return (msg:gsub(" $", ""))
-        end
-      end
-    end
-    return nil
-  end
   local function tracer(t, path)
     local ctx = ctx_of[t]
     if not ctx then return end
@@ -237,8 +224,8 @@ return function(ctx)
       if reads then reads[display] = true end
     elseif not reported_dynamic[display] then
       reported_dynamic[display] = true
-      local pos = where_outside()
-      if pos then err(pos, '"' .. path .. '"', say("dynamic_field", path, path_suggestion(path, ctx ~= root and ctx or nil))) end
+      local pos = P.where()
+      if pos ~= "?:" then err(pos, '"' .. path .. '"', say("dynamic_field", path, path_suggestion(path, ctx ~= root and ctx or nil))) end
     end
   end
 

@@ -373,8 +373,8 @@ static sr_buf_t prelude_bc; /* empty until shared */
 static int load_prelude_chunk(lua_State *L)
 {
     pthread_mutex_lock(&prelude_mu);
-    int rc = prelude_bc.len ? luaL_loadbufferx(L, prelude_bc.data, prelude_bc.len, "@engine/prelude.lua", "b")
-                            : luaL_loadbufferx(L, sr_prelude_lua, sr_prelude_lua_len, "@engine/prelude.lua", "t");
+    int rc = prelude_bc.len ? luaL_loadbufferx(L, prelude_bc.data, prelude_bc.len, SR_PRELUDE_SOURCE, "b")
+                            : luaL_loadbufferx(L, sr_prelude_lua, sr_prelude_lua_len, SR_PRELUDE_SOURCE, "t");
     pthread_mutex_unlock(&prelude_mu);
     return rc;
 }
@@ -397,22 +397,18 @@ void sr_prelude_share(sr_engine_t *e)
     pthread_mutex_unlock(&prelude_mu);
 }
 
-/* host.caller_position(), the prelude's where(): "<source>:<line>:" of the
- * nearest Lua function on the stack, from the one that calls it up, whose
- * source is not the prelude (a rule file), as error() would put before a
- * message raised there; "?:" when there is none within 14 levels. The
- * prelude used to find it by raising an error at each level in turn and
- * matching the message. */
+/* host.caller_position(), the prelude's where() (P.where for the checker's
+ * probes): "<source>:<line>:" of the nearest function on the stack, from the
+ * one that calls it up, that runs a line of a rule file rather than of the
+ * engine's own Lua (prelude, checker, probes), as error() would put before
+ * a message raised there; "?:" when there is none within 24 levels. */
 static int host_caller_position(lua_State *L)
 {
     lua_Debug ar;
-    for (int level = 1; level <= 14 && lua_getstack(L, level, &ar); level++) {
-        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 || strcmp(ar.source, "@engine/prelude.lua") == 0)
-            continue;
+    if (sr_sandbox_find_frame(L, 1, 25, SR_ENGINE_SOURCES, &ar))
         lua_pushfstring(L, "%s:%d:", ar.short_src, ar.currentline);
-        return 1;
-    }
-    lua_pushliteral(L, "?:");
+    else
+        lua_pushliteral(L, "?:");
     return 1;
 }
 

@@ -29,7 +29,6 @@ sr_sandbox_limits_t sr_sandbox_default_limits = {
     .result_bytes = 4u << 20,
 };
 
-#define PRELUDE_SOURCE "@engine/prelude.lua"
 #define REG_FROZEN "sr.frozen" /* weak table: frozen proxy -> its contents */
 #define REG_SHARED "sr.shared" /* frozen table -> the copy results share (sr_shared_t) */
 
@@ -41,12 +40,8 @@ sr_sandbox_limits_t sr_sandbox_default_limits = {
 static void note_position(sr_sandbox_t *sb)
 {
     lua_Debug ar;
-    for (int level = 0; level < 64 && lua_getstack(sb->L, level, &ar); level++) {
-        if (lua_getinfo(sb->L, "Sl", &ar) && ar.currentline > 0) {
-            snprintf(sb->mem_where, sizeof sb->mem_where, "%s:%d:", ar.short_src, ar.currentline);
-            return;
-        }
-    }
+    if (sr_sandbox_find_frame(sb->L, 0, 64, NULL, &ar))
+        snprintf(sb->mem_where, sizeof sb->mem_where, "%s:%d:", ar.short_src, ar.currentline);
 }
 
 /* The allocator keeps a budget, so a rule that allocates without end gets a
@@ -647,6 +642,15 @@ void sr_sandbox_free(sr_sandbox_t *sb)
 
 void sr_sandbox_push_env(sr_sandbox_t *sb) { lua_rawgeti(sb->L, LUA_REGISTRYINDEX, sb->env_ref); }
 
+int sr_sandbox_find_frame(lua_State *L, int from, int to, const char *skip, lua_Debug *ar)
+{
+    size_t nskip = skip ? strlen(skip) : 0;
+    for (int level = from; level < to && lua_getstack(L, level, ar); level++)
+        if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 && (!skip || strncmp(ar->source, skip, nskip) != 0))
+            return 1;
+    return 0;
+}
+
 /* ---- bytecode checks ---- */
 
 /* Lua 5.4 opcodes the checks look for (lopcodes.h). */
@@ -891,14 +895,9 @@ static int msghandler(lua_State *L)
         luaL_where(L, 2); /* only error() raises other objects: where it was called */
         msg = lua_pushfstring(L, "%s(error object is a %s value)", lua_tostring(L, -1), luaL_typename(L, 1));
     } else if (!has_position(msg)) {
-        lua_Debug ar;
-        for (int level = 1; level < 32 && lua_getstack(L, level, &ar); level++) {
-            if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
-                if (strcmp(ar.source, PRELUDE_SOURCE) != 0) /* the prelude places its own messages */
-                    msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
-                break;
-            }
-        }
+        lua_Debug ar; /* the prelude places its own messages */
+        if (sr_sandbox_find_frame(L, 1, 32, NULL, &ar) && strcmp(ar.source, SR_PRELUDE_SOURCE) != 0)
+            msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
     }
     luaL_traceback(L, L, msg, 1);
     return 1;
@@ -1196,7 +1195,7 @@ static int is_prelude_function(lua_State *L, int idx)
     lua_Debug ar;
     lua_pushvalue(L, idx);
     lua_getinfo(L, ">S", &ar);
-    return strcmp(ar.source, PRELUDE_SOURCE) == 0;
+    return strcmp(ar.source, SR_PRELUDE_SOURCE) == 0;
 }
 
 static int freeze_all(lua_State *L)

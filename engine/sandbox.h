@@ -108,6 +108,17 @@ void sr_sandbox_free(sr_sandbox_t *sb);
 /* Pushes the rules' environment. [-0, +1] */
 void sr_sandbox_push_env(sr_sandbox_t *sb);
 
+/* The chunk name of the prelude, and what the names of all the engine's own
+ * Lua chunks (prelude, checker, probes) start with. */
+#define SR_PRELUDE_SOURCE "@engine/prelude.lua"
+#define SR_ENGINE_SOURCES "@engine/"
+
+/* The nearest function on L's call stack, from level `from` up to (not
+ * including) level `to`, that is running a line of Lua and whose source
+ * does not start with `skip` (NULL: any source): fills *ar ("Sl") and
+ * returns 1, or returns 0. Allocates nothing. */
+int sr_sandbox_find_frame(lua_State *L, int from, int to, const char *skip, lua_Debug *ar);
+
 /* Loads text (never bytecode) as a chunk named chunkname ("@file" form) whose
  * _ENV is the rules' environment (env_idx == 0) or the table at env_idx, then
  * checks its bytecode: a function that assigns a variable of its file's main
