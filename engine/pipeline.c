@@ -72,16 +72,25 @@ typedef struct {
     int failed_alloc;
 } run_t;
 
+/* Forgets the chunk's records (their ids and diagnostics); keeps its buffers. */
+static void chunk_clear(chunk_t *c)
+{
+    for (size_t i = 0; i < c->nrec; i++)
+        free(c->meta[i].id);
+    c->nrec = 0;
+    free(c->diag);
+    c->diag = NULL;
+    c->diag_len = 0;
+}
+
 static void chunk_free(chunk_t *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nrec; i++)
-        free(c->meta[i].id);
+    chunk_clear(c);
     free(c->meta);
     free(c->out_len);
     free(c->diag_lens);
-    free(c->diag);
     sr_writer_free(c->w);
     free(c->data);
     free(c);
@@ -101,12 +110,7 @@ static void chunk_recycle(chunk_pool_t *pool, chunk_t *c)
         chunk_free(c);
         return;
     }
-    for (size_t i = 0; i < c->nrec; i++)
-        free(c->meta[i].id);
-    free(c->diag);
-    c->diag = NULL;
-    c->diag_len = 0;
-    c->nrec = 0;
+    chunk_clear(c);
     c->len = 0;
     c->done = 0;
     c->order = NULL;
